@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { ConfigError, loadConfigFile } from './config/load';
+import { createLogger } from './log';
+import { createSwitchyard } from './server/server';
+import { runDemo } from './demo';
+import { version } from './version';
+
+const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS
+
+Usage:
+  switchyard serve --config FILE [--port N] [--host H]   run the proxy
+  switchyard demo [--port N]                             fixture origin + 2 fixture CDNs + proxy on 127.0.0.1
+  switchyard check-config FILE                           validate a config; prints each error with its field path
+  switchyard --help | --version
+
+serve:
+  --config, -c FILE   YAML config (see examples/config.yaml); \${VAR} and \${VAR:-default} are substituted
+  --port, -p N        listen port (overrides listen.port)
+  --host H            listen host (overrides listen.host)
+  --pretty            human-readable logs instead of JSON
+
+Player URLs:
+  http://HOST:PORT/<stream>/<path under the stream's origin>     opens a new session
+  http://HOST:PORT/s/<token>/<stream>/<path>                      the same session (URIs in manifests)
+
+Exit codes: 0 ok, 1 runtime error, 2 usage or invalid config.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(version + '\n');
+    return 0;
+  }
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'demo':
+      return demo(rest);
+    case 'check-config':
+      return checkConfig(rest);
+    default:
+      process.stderr.write(`switchyard: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      pretty: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.config) {
+    process.stderr.write('switchyard serve: --config FILE is required\n');
+    return 2;
+  }
+  const port = values.port === undefined ? undefined : parsePort(values.port);
+  if (port === null) return 2;
+  const config = await loadConfigFile(path.resolve(values.config));
+  const logger = createLogger(config.log.level, { pretty: values.pretty });
+  const server = createSwitchyard(config, { logger });
+  const url = await server.listen({ port, host: values.host });
+  logger.info(
+    { event: 'listening', url, streams: config.streams.map((s) => s.id), cdns: config.cdns.map((c) => c.id) },
+    `switchyard listening on ${url}`,
+  );
+  await untilSignal();
+  logger.info({ event: 'shutdown' }, 'draining and shutting down');
+  await server.close();
+  return 0;
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string', short: 'p' } }, strict: true });
+  const port = values.port === undefined ? undefined : parsePort(values.port);
+  if (port === null) return 2;
+  const running = await runDemo({ port, out: process.stdout });
+  await untilSignal();
+  await running.close();
+  return 0;
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const file = args[0];
+  if (!file || args.length > 1) {
+    process.stderr.write('switchyard check-config: expected one FILE\n');
+    return 2;
+  }
+  const config = await loadConfigFile(path.resolve(file));
+  process.stdout.write(
+    `${file}: ok (${config.streams.length} stream(s), ${config.cdns.length} CDN(s), policy ${String(config.policy.type)})\n`,
+  );
+  return 0;
+}
+
+function parsePort(value: string): number | null {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    process.stderr.write(`switchyard: expected a port number 0-65535, got "${value}"\n`);
+    return null;
+  }
+  return n;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exitCode = 2;
+    } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

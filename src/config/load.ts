@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { configSchema, type Config } from './schema';
+import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
+
+export interface ConfigIssue {
+  /** Dotted path of the field, e.g. "cdns.1.baseUrl"; "" for the whole file. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    readonly source?: string,
+  ) {
+    super(
+      `invalid config${source ? ` ${source}` : ''}:\n` +
+        issues.map((i) => `  ${i.path === '' ? '(file)' : i.path}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string value (never in keys, never in the raw text, so
+ * a variable cannot inject YAML structure). Unset variables without a default are reported by path.
+ */
+export function substituteEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  issues: ConfigIssue[],
+  path: (string | number)[] = [],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (whole, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({
+        path: path.join('.'),
+        message: `environment variable ${name} is not set (used as ${whole})`,
+      });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, issues, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        substituteEnv(v, env, issues, [...path, k]),
+      ]),
+    );
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Validates a parsed config object; returns a deep-frozen Config or throws ConfigError with every issue. */
+export function validateConfig(
+  raw: unknown,
+  options: {
+    env?: Readonly<Record<string, string | undefined>>;
+    policies?: PolicyRegistry;
+    source?: string;
+  } = {},
+): Config {
+  const issues: ConfigIssue[] = [];
+  const substituted = substituteEnv(raw ?? {}, options.env ?? process.env, issues);
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
+  const parsed = configSchema.safeParse(substituted);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      options.source,
+    );
+  }
+  const policies = options.policies ?? builtinPolicies();
+  const policyIssues = policies.validate(
+    parsed.data.policy,
+    parsed.data.cdns.map((c) => c.id),
+    ['policy'],
+  );
+  if (policyIssues.length > 0) {
+    throw new ConfigError(
+      policyIssues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      options.source,
+    );
+  }
+  return deepFreeze(parsed.data);
+}
+
+/** Parses YAML text (JSON is YAML too) and validates it. */
+export function parseConfig(
+  text: string,
+  options: {
+    env?: Readonly<Record<string, string | undefined>>;
+    policies?: PolicyRegistry;
+    source?: string;
+  } = {},
+): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message })),
+      options.source,
+    );
+  }
+  return validateConfig(doc.toJS({ maxAliasCount: 100 }), options);
+}
+
+export async function loadConfigFile(
+  file: string,
+  options: { env?: Readonly<Record<string, string | undefined>>; policies?: PolicyRegistry } = {},
+): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }], file);
+  }
+  return parseConfig(text, { ...options, source: file });
+}

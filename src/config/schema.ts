@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { duration } from './duration';
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const id = (what: string) =>
+  z
+    .string()
+    .regex(
+      ID,
+      `expected a ${what} id of letters, digits, "-" or "_" (at most 64), starting with a letter or digit`,
+    );
+
+const httpBase = (what: string) =>
+  z
+    .string()
+    .refine((s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.search === '' && u.hash === '';
+      } catch {
+        return false;
+      }
+    }, `expected an absolute http(s) ${what} URL without query or fragment`)
+    .refine(
+      (s) => s.endsWith('/'),
+      `the ${what} URL must end with "/" (it is a base that paths are appended to)`,
+    );
+
+const healthSchema = z.strictObject({
+  /** Path probed on each CDN, relative to its baseUrl. */
+  path: z.string().default('/'),
+  interval: duration.default(2000),
+  timeout: duration.default(1000),
+  /** Consecutive successes that make an unhealthy CDN healthy again. */
+  rise: z.number().int().min(1).default(2),
+  /** Consecutive failures that make a healthy CDN unhealthy. */
+  fall: z.number().int().min(1).default(2),
+  /** HTTP statuses below this count as success. */
+  maxStatus: z.number().int().min(200).max(600).default(400),
+});
+
+/** First path segments Switchyard routes itself; a stream cannot use them as its id. */
+export const RESERVED_STREAM_IDS: ReadonlySet<string> = new Set([
+  's',
+  'admin',
+  'healthz',
+  'readyz',
+  'metrics',
+  'ui',
+  'favicon.ico',
+]);
+
+export const PATH_PLACEHOLDER = '{path}';
+
+const cdnSchema = z.strictObject({
+  id: id('CDN'),
+  baseUrl: httpBase('CDN base'),
+  weight: z.number().min(0).default(1),
+  /**
+   * Where a segment lives on this CDN, relative to baseUrl: `{stream}` is the stream id, `{path}` the
+   * segment's path under the stream's origin (with its query). `{path}` must come last.
+   */
+  pathTemplate: z
+    .string()
+    .default('{stream}/{path}')
+    .refine(
+      (t) =>
+        t.endsWith(PATH_PLACEHOLDER) && t.indexOf(PATH_PLACEHOLDER) === t.length - PATH_PLACEHOLDER.length,
+      'expected a template ending in {path}, e.g. "{stream}/{path}" or "vod/{path}"',
+    ),
+  tags: z.record(z.string(), z.string()).default({}),
+  health: healthSchema.partial().optional(),
+});
+
+const keysSchema = z.strictObject({
+  /** origin: keys load from the origin URL; cdn: from the chosen CDN; server: from `server`. */
+  via: z.enum(['origin', 'cdn', 'server']).default('origin'),
+  /** Base URL of a key server; a key at `<origin base><p>` loads from `<server><p>`. */
+  server: httpBase('key server').optional(),
+});
+
+const streamSchema = z.strictObject({
+  id: id('stream'),
+  origin: httpBase('origin'),
+  mode: z.enum(['rewrite']).default('rewrite'),
+  keys: keysSchema.default({ via: 'origin' }),
+});
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .default({ host: '127.0.0.1', port: 8080 }),
+    /** Absolute base URL players reach Switchyard at; default: root-relative URIs in manifests. */
+    publicUrl: httpBase('public').optional(),
+    secrets: z
+      .array(z.string().min(16, 'expected a secret of at least 16 characters'))
+      .min(1, 'expected at least one secret (the first signs, all verify)'),
+    session: z.strictObject({ maxAge: duration.default(24 * 3_600_000) }).default({ maxAge: 24 * 3_600_000 }),
+    streams: z.array(streamSchema).min(1, 'expected at least one stream'),
+    cdns: z.array(cdnSchema).min(1, 'expected at least one CDN'),
+    policy: z.looseObject({ type: z.string() }).default({ type: 'weighted' }),
+    health: healthSchema.default({
+      path: '/',
+      interval: 2000,
+      timeout: 1000,
+      rise: 2,
+      fall: 2,
+      maxStatus: 400,
+    }),
+    cache: z
+      .strictObject({
+        maxEntries: z.number().int().min(1).default(10_000),
+        /** TTL of master playlists. */
+        masterTtl: duration.default(30_000),
+        /** TTL of VOD (ENDLIST) media playlists. */
+        vodTtl: duration.default(300_000),
+        /** How long a stale copy may be served while the origin fails. */
+        maxStale: duration.default(30_000),
+        /** How long to wait before asking a failing origin again. */
+        errorRetry: duration.default(1_000),
+      })
+      .default({
+        maxEntries: 10_000,
+        masterTtl: 30_000,
+        vodTtl: 300_000,
+        maxStale: 30_000,
+        errorRetry: 1_000,
+      }),
+    origin: z
+      .strictObject({
+        connectTimeout: duration.default(2_000),
+        headersTimeout: duration.default(5_000),
+        bodyTimeout: duration.default(5_000),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(8 * 1024 * 1024),
+        maxRedirects: z.number().int().min(0).max(10).default(3),
+      })
+      .default({
+        connectTimeout: 2_000,
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+        maxBodyBytes: 8 * 1024 * 1024,
+        maxRedirects: 3,
+      }),
+    cors: z.strictObject({ allowOrigin: z.string().default('*') }).default({ allowOrigin: '*' }),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .default({ level: 'info' }),
+  })
+  .superRefine((cfg, ctx) => {
+    const dup = (items: { id: string }[], key: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.id))
+          ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+        seen.add(item.id);
+      });
+    };
+    dup(cfg.streams, 'streams');
+    dup(cfg.cdns, 'cdns');
+    cfg.streams.forEach((s, i) => {
+      if (s.keys.via === 'server' && !s.keys.server) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['streams', i, 'keys', 'server'],
+          message: 'keys.via "server" needs keys.server',
+        });
+      }
+    });
+    cfg.streams.forEach((s, i) => {
+      if (RESERVED_STREAM_IDS.has(s.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['streams', i, 'id'],
+          message: `stream id "${s.id}" is reserved for Switchyard's own routes`,
+        });
+      }
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type StreamConfig = Config['streams'][number];
+export type CdnConfig = Config['cdns'][number];
+export type HealthConfig = Config['health'];

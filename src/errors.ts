@@ -1,0 +1,60 @@
+/**
+ * One catalogue of error codes, each with the HTTP status a player or operator gets for it.
+ * Only the HTTP error responder turns these into responses; everything else throws them.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  BAD_PATH: 400,
+  URL_TOO_LONG: 414,
+  NOT_FOUND: 404,
+  UNKNOWN_STREAM: 404,
+  TOKEN_INVALID: 403,
+  TOKEN_EXPIRED: 403,
+  TOKEN_WRONG_STREAM: 403,
+  METHOD_NOT_ALLOWED: 405,
+  ORIGIN_NOT_FOUND: 404,
+  ORIGIN_STATUS: 502,
+  ORIGIN_UNREACHABLE: 502,
+  ORIGIN_TIMEOUT: 504,
+  ORIGIN_TOO_LARGE: 502,
+  ORIGIN_REDIRECT: 502,
+  ORIGIN_NOT_ALLOWED: 502,
+  ORIGIN_BAD_ENCODING: 502,
+  MANIFEST_INVALID: 502,
+  NOT_A_MANIFEST: 502,
+  NO_CDN: 503,
+  CONFIG_INVALID: 500,
+  UNAUTHORIZED: 401,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class SwitchyardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra, non-secret facts for logs and the JSON body (e.g. the origin status). */
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, string | number | boolean>; status?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SwitchyardError';
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code];
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+}
+
+export function isSwitchyardError(err: unknown): err is SwitchyardError {
+  return err instanceof SwitchyardError;
+}
+
+/** Any thrown value as a SwitchyardError; unknown errors become INTERNAL without leaking their text. */
+export function toSwitchyardError(err: unknown): SwitchyardError {
+  if (isSwitchyardError(err)) return err;
+  return new SwitchyardError('INTERNAL', 'internal error', { cause: err });
+}

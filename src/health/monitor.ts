@@ -1,0 +1,229 @@
+import { Agent, request } from 'undici';
+import type { CdnView } from '../policy/types';
+
+export interface ProbeSettings {
+  readonly path: string;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly maxStatus: number;
+}
+
+export interface MonitoredCdn {
+  readonly id: string;
+  readonly baseUrl: string;
+  readonly weight: number;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly probe: ProbeSettings;
+}
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly latencyMs: number | null;
+  readonly error?: string;
+}
+
+export type Prober = (url: string, timeoutMs: number, maxStatus: number) => Promise<ProbeResult>;
+
+export interface CdnHealth {
+  readonly id: string;
+  healthy: boolean;
+  consecutiveOk: number;
+  consecutiveFail: number;
+  /** Exponentially weighted failure rate of recent probes, 0..1. */
+  errorRate: number;
+  /** Exponentially weighted probe latency. */
+  latencyMs: number | null;
+  lastProbeAt: number | null;
+  lastError: string | null;
+  /** Taken out of selection by an operator. */
+  drained: boolean;
+}
+
+export interface HealthChange {
+  readonly id: string;
+  readonly healthy: boolean;
+  readonly reason: string;
+}
+
+const EWMA = 0.3;
+
+/** GET the probe URL; any status below maxStatus within the timeout is a success. */
+export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connections: 4 })): Prober {
+  return async (url, timeoutMs, maxStatus) => {
+    const started = performance.now();
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: { 'user-agent': 'switchyard-probe' },
+      });
+      await res.body.dump({ limit: 64 * 1024 });
+      const latencyMs = performance.now() - started;
+      return res.statusCode < maxStatus
+        ? { ok: true, latencyMs }
+        : { ok: false, latencyMs, error: `status ${res.statusCode}` };
+    } catch (err) {
+      return { ok: false, latencyMs: null, error: (err as { code?: string }).code ?? (err as Error).message };
+    }
+  };
+}
+
+/**
+ * Active health checks per CDN with rise/fall hysteresis. Each CDN is probed on its own timer with a
+ * random initial offset, so many instances do not probe in step. views() is what policies see.
+ */
+export class HealthMonitor {
+  private cdns: readonly MonitoredCdn[] = [];
+  private readonly state = new Map<string, CdnHealth>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running = false;
+
+  constructor(
+    private readonly prober: Prober,
+    private readonly onChange: (change: HealthChange) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Sets the monitored CDNs (on start and on every config reload); state of kept CDNs survives. */
+  setCdns(cdns: readonly MonitoredCdn[]): void {
+    const ids = new Set(cdns.map((c) => c.id));
+    for (const id of [...this.state.keys()]) {
+      if (!ids.has(id)) {
+        this.state.delete(id);
+        this.stopTimer(id);
+      }
+    }
+    const previous = new Map(this.cdns.map((c) => [c.id, c]));
+    this.cdns = cdns;
+    for (const cdn of cdns) {
+      if (!this.state.has(cdn.id)) {
+        // Until proven otherwise a CDN is healthy: start-up must not wait for probes.
+        this.state.set(cdn.id, {
+          id: cdn.id,
+          healthy: true,
+          consecutiveOk: 0,
+          consecutiveFail: 0,
+          errorRate: 0,
+          latencyMs: null,
+          lastProbeAt: null,
+          lastError: null,
+          drained: false,
+        });
+      }
+      const before = previous.get(cdn.id);
+      if (this.running && (!before || before.probe !== cdn.probe || before.baseUrl !== cdn.baseUrl)) {
+        this.stopTimer(cdn.id);
+        this.schedule(cdn, Math.random() * cdn.probe.interval);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const cdn of this.cdns) this.schedule(cdn, Math.random() * cdn.probe.interval);
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const id of [...this.timers.keys()]) this.stopTimer(id);
+  }
+
+  /** Probes every CDN once now (tests, and the first check at start-up). */
+  async probeAll(): Promise<void> {
+    await Promise.all(this.cdns.map((c) => this.probe(c)));
+  }
+
+  health(id: string): Readonly<CdnHealth> | undefined {
+    return this.state.get(id);
+  }
+
+  all(): readonly Readonly<CdnHealth>[] {
+    return this.cdns.map((c) => this.state.get(c.id) as CdnHealth);
+  }
+
+  setDrained(id: string, drained: boolean): boolean {
+    const s = this.state.get(id);
+    if (!s) return false;
+    s.drained = drained;
+    return true;
+  }
+
+  /** The CDNs as policies see them; `shares` from recent selections. */
+  views(shares: ReadonlyMap<string, number>): CdnView[] {
+    return this.cdns.map((c) => {
+      const s = this.state.get(c.id) as CdnHealth;
+      return {
+        id: c.id,
+        baseUrl: c.baseUrl,
+        weight: c.weight,
+        healthy: s.healthy && !s.drained,
+        errorRate: s.errorRate,
+        latencyMs: s.latencyMs,
+        share: shares.get(c.id) ?? 0,
+        tags: c.tags,
+      };
+    });
+  }
+
+  private schedule(cdn: MonitoredCdn, delay: number): void {
+    const timer = setTimeout(() => {
+      void this.probe(cdn).finally(() => {
+        const current = this.cdns.find((c) => c.id === cdn.id);
+        if (this.running && current && this.timers.get(cdn.id) === timer)
+          this.schedule(current, current.probe.interval);
+      });
+    }, delay);
+    timer.unref();
+    this.timers.set(cdn.id, timer);
+  }
+
+  private stopTimer(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+  }
+
+  private async probe(cdn: MonitoredCdn): Promise<void> {
+    const url = cdn.baseUrl + cdn.probe.path.replace(/^\//, '');
+    const result = await this.prober(url, cdn.probe.timeout, cdn.probe.maxStatus);
+    const s = this.state.get(cdn.id);
+    if (!s) return; // removed by a reload while probing
+    this.record(s, cdn.probe, result);
+  }
+
+  /** Applies one probe result with rise/fall hysteresis. Exposed for passive signals. */
+  record(s: CdnHealth, probe: Pick<ProbeSettings, 'rise' | 'fall'>, result: ProbeResult): void {
+    s.lastProbeAt = this.now();
+    s.errorRate = s.errorRate * (1 - EWMA) + (result.ok ? 0 : EWMA);
+    if (result.latencyMs !== null)
+      s.latencyMs =
+        s.latencyMs === null ? result.latencyMs : s.latencyMs * (1 - EWMA) + result.latencyMs * EWMA;
+    if (result.ok) {
+      s.consecutiveOk++;
+      s.consecutiveFail = 0;
+      s.lastError = null;
+      if (!s.healthy && s.consecutiveOk >= probe.rise) {
+        s.healthy = true;
+        this.onChange({ id: s.id, healthy: true, reason: `${s.consecutiveOk} probes ok` });
+      }
+    } else {
+      s.consecutiveFail++;
+      s.consecutiveOk = 0;
+      s.lastError = result.error ?? 'probe failed';
+      if (s.healthy && s.consecutiveFail >= probe.fall) {
+        s.healthy = false;
+        this.onChange({
+          id: s.id,
+          healthy: false,
+          reason: `${s.consecutiveFail} probes failed: ${s.lastError}`,
+        });
+      }
+    }
+  }
+}

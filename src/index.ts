@@ -1,0 +1,17 @@
+/** Public entry points for embedding Switchyard and for custom policies. */
+export { createSwitchyard, type SwitchyardServer } from './server/server';
+export { parseConfig, loadConfigFile, validateConfig, ConfigError } from './config/load';
+export type { Config } from './config/schema';
+export { SwitchyardError, ERROR_STATUS, type ErrorCode } from './errors';
+export { PolicyRegistry, builtinPolicies } from './policy/registry';
+export type {
+  CdnSelectionPolicy,
+  CdnView,
+  PolicyFactory,
+  PolicyContext,
+  Selection,
+  SelectionRequest,
+} from './policy/types';
+export { parseHls } from './manifest/hls';
+export { render, type Template, type Slot } from './manifest/template';
+export { TokenSigner } from './session/token';

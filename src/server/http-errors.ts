@@ -1,0 +1,42 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { toSwitchyardError } from '../errors';
+
+/**
+ * The one place that writes error responses: `{ "error": { "code", "message" } }` with the code's
+ * status. Internal errors are logged with their cause and answered without it.
+ */
+export function sendError(
+  res: ServerResponse,
+  thrown: unknown,
+  logger: Logger,
+  context: Record<string, unknown> = {},
+  extraHeaders: Record<string, string> = {},
+): void {
+  const err = toSwitchyardError(thrown);
+  const level = err.status >= 500 ? (err.code === 'INTERNAL' ? 'error' : 'warn') : 'info';
+  logger[level](
+    {
+      ...context,
+      event: 'request_error',
+      code: err.code,
+      status: err.status,
+      ...err.details,
+      err: err.code === 'INTERNAL' ? err.cause : undefined,
+    },
+    err.message,
+  );
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } });
+  res.writeHead(err.status, {
+    ...extraHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

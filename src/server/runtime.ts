@@ -1,0 +1,177 @@
+import type { Logger } from 'pino';
+import type { Config, CdnConfig, StreamConfig } from '../config/schema';
+import { TokenSigner } from '../session/token';
+import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
+import type { CdnSelectionPolicy } from '../policy/types';
+import { HealthMonitor, httpProber, type MonitoredCdn, type Prober } from '../health/monitor';
+import { SelectionShare } from '../health/share';
+import { OriginClient } from '../origin/client';
+import { ManifestCache } from '../origin/cache';
+import { manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
+
+/** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
+export interface ConfigState {
+  readonly config: Config;
+  readonly version: number;
+  readonly loadedAt: number;
+  readonly signer: TokenSigner;
+  readonly policy: CdnSelectionPolicy;
+  readonly streams: ReadonlyMap<string, StreamConfig>;
+  readonly cdns: ReadonlyMap<string, CdnConfig>;
+  /** `<cdn baseUrl><pathTemplate before {path}>` per stream id, per CDN id. */
+  readonly cdnPrefixes: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Base URL (ending in '/') of Switchyard's own URIs in manifests: absolute, or '/' (root-relative). */
+  readonly publicBase: string;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  policies?: PolicyRegistry;
+  prober?: Prober;
+  now?: () => number;
+}
+
+export function cdnPrefix(cdn: Pick<CdnConfig, 'baseUrl' | 'pathTemplate'>, streamId: string): string {
+  const beforePath = cdn.pathTemplate.slice(0, -'{path}'.length).replaceAll('{stream}', streamId);
+  return cdn.baseUrl + beforePath.replace(/^\//, '');
+}
+
+/**
+ * The long-lived parts of a Switchyard instance (origin connections, manifest cache, health monitor,
+ * selection shares) and the current config state, which reload() replaces atomically.
+ */
+export class Runtime {
+  readonly logger: Logger;
+  readonly monitor: HealthMonitor;
+  readonly share = new SelectionShare();
+  readonly policies: PolicyRegistry;
+  readonly now: () => number;
+  private current!: ConfigState;
+  private client!: OriginClient;
+  private cacheInstance!: ManifestCache<ParsedManifest>;
+  private version = 0;
+  /** Set when the last reload attempt failed: what an operator sees on /admin/config. */
+  lastReloadError: string | null = null;
+
+  constructor(config: Config, options: RuntimeOptions) {
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.policies = options.policies ?? builtinPolicies();
+    this.monitor = new HealthMonitor(
+      options.prober ?? httpProber(),
+      (change) =>
+        this.logger.warn(
+          { event: 'cdn_health', cdn: change.id, healthy: change.healthy, reason: change.reason },
+          'CDN health changed',
+        ),
+      this.now,
+    );
+    this.apply(config);
+  }
+
+  get state(): ConfigState {
+    return this.current;
+  }
+
+  get cache(): ManifestCache<ParsedManifest> {
+    return this.cacheInstance;
+  }
+
+  /** Validated config in, new state out; on error the old state keeps serving. */
+  reload(config: Config): void {
+    this.apply(config);
+    this.lastReloadError = null;
+  }
+
+  private apply(config: Config): void {
+    const cdnIds = config.cdns.map((c) => c.id);
+    const policy = this.policies.create(config.policy, cdnIds, ['policy']);
+    const signer = new TokenSigner(config.secrets, config.session.maxAge);
+    const previous = this.current as ConfigState | undefined;
+
+    // Origin connections and the cache survive a reload unless what they depend on changed.
+    const originKey = JSON.stringify([config.origin, config.streams.map((s) => s.origin)]);
+    const prevOriginKey = previous
+      ? JSON.stringify([previous.config.origin, previous.config.streams.map((s) => s.origin)])
+      : '';
+    if (originKey !== prevOriginKey) {
+      const oldClient = previous ? this.client : undefined;
+      this.client = new OriginClient({
+        ...config.origin,
+        allowedOrigins: config.streams.map((s) => s.origin),
+      });
+      void oldClient?.close();
+    }
+    const cacheKey = JSON.stringify([config.cache, originKey]);
+    const prevCacheKey = previous ? JSON.stringify([previous.config.cache, prevOriginKey]) : '';
+    if (cacheKey !== prevCacheKey) this.cacheInstance = this.makeCache(config);
+
+    const monitored: MonitoredCdn[] = config.cdns.map((c) => ({
+      id: c.id,
+      baseUrl: c.baseUrl,
+      weight: c.weight,
+      tags: c.tags,
+      probe: { ...config.health, ...c.health },
+    }));
+    this.monitor.setCdns(monitored);
+
+    const cdnPrefixes = new Map(
+      config.streams.map((s) => [s.id, new Map(config.cdns.map((c) => [c.id, cdnPrefix(c, s.id)]))] as const),
+    );
+    this.current = {
+      config,
+      version: ++this.version,
+      loadedAt: this.now(),
+      signer,
+      policy,
+      streams: new Map(config.streams.map((s) => [s.id, s])),
+      cdns: new Map(config.cdns.map((c) => [c.id, c])),
+      cdnPrefixes,
+      publicBase: config.publicUrl ?? '/',
+    };
+  }
+
+  private makeCache(config: Config): ManifestCache<ParsedManifest> {
+    const client = this.client;
+    return new ManifestCache<ParsedManifest>({
+      client,
+      maxEntries: config.cache.maxEntries,
+      maxStaleMs: config.cache.maxStale,
+      errorRetryMs: config.cache.errorRetry,
+      now: this.now,
+      // The partition is the requesting stream's origin base: URIs are placed relative to it.
+      load: (response, originBase) => {
+        const value = parseManifest(response.body, response.url, originBase, response.contentType);
+        return { value, ttlMs: manifestTtl(value.info, config.cache, response.cacheControl) };
+      },
+      onOriginFetch: (url, result) => {
+        if (!result.ok) {
+          this.logger.warn(
+            {
+              event: 'origin_error',
+              url: redactQuery(url),
+              code: result.error?.code,
+              durationMs: result.durationMs,
+            },
+            result.error?.message ?? 'origin fetch failed',
+          );
+        }
+      },
+    });
+  }
+
+  start(): void {
+    this.monitor.start();
+  }
+
+  async close(): Promise<void> {
+    this.monitor.stop();
+    await this.client.close();
+  }
+}
+
+/** Query strings may hold origin tokens: logs keep only the path. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q) + '?…';
+}

@@ -1,0 +1,116 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SwitchyardError } from '../errors';
+
+/**
+ * Stateless session tokens: base64url(JSON payload) + "." + base64url(HMAC-SHA256(secret, payload))[:22].
+ * 22 base64url characters keep 132 bits of the MAC. No server memory per session: any instance that
+ * holds the secrets can serve any session. Secrets rotate: the first signs, every one verifies (the
+ * key id in the payload says which one signed, so verification costs one HMAC).
+ */
+export interface SessionClaims {
+  /** Token format version. */
+  readonly v: 1;
+  /** Session id: 96 random bits, base64url. */
+  readonly sid: string;
+  /** Stream the session was opened for; a token is refused on any other stream. */
+  readonly st: string;
+  /** Issued at, seconds since the epoch. */
+  readonly iat: number;
+  /** Fingerprint of the signing secret: stable when the list is reordered or a secret is added. */
+  readonly kid: string;
+}
+
+const MAC_CHARS = 22;
+
+export function keyId(secret: string): string {
+  return createHmac('sha256', secret).update('switchyard-key-id').digest('base64url').slice(0, 6);
+}
+
+export class TokenSigner {
+  private readonly keys: ReadonlyMap<string, string>;
+  private readonly signingKid: string;
+  private readonly signingSecret: string;
+
+  constructor(
+    secrets: readonly string[],
+    private readonly maxAgeMs: number,
+  ) {
+    const first = secrets[0];
+    if (first === undefined) throw new Error('TokenSigner: expected at least one secret');
+    this.signingSecret = first;
+    this.signingKid = keyId(first);
+    this.keys = new Map(secrets.map((s) => [keyId(s), s]));
+  }
+
+  newSessionId(): string {
+    return randomBytes(12).toString('base64url');
+  }
+
+  mint(
+    streamId: string,
+    nowMs: number,
+    sessionId: string = this.newSessionId(),
+  ): { token: string; claims: SessionClaims } {
+    const claims: SessionClaims = {
+      v: 1,
+      sid: sessionId,
+      st: streamId,
+      iat: Math.floor(nowMs / 1000),
+      kid: this.signingKid,
+    };
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return { token: payload + '.' + mac(this.signingSecret, payload), claims };
+  }
+
+  /** Verifies signature, stream binding and age; throws a 403 SwitchyardError otherwise. */
+  verify(token: string, streamId: string, nowMs: number): SessionClaims {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || token.length > 512) throw invalid('malformed session token');
+    const payload = token.slice(0, dot);
+    const given = token.slice(dot + 1);
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    } catch {
+      throw invalid('malformed session token');
+    }
+    if (!isClaims(claims)) throw invalid('malformed session token');
+    const secret = this.keys.get(claims.kid);
+    if (secret === undefined) throw invalid('session token signed with an unknown key');
+    const expected = Buffer.from(mac(secret, payload));
+    const actual = Buffer.from(given);
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+      throw invalid('session token signature does not match');
+    }
+    if (claims.st !== streamId) {
+      throw new SwitchyardError('TOKEN_WRONG_STREAM', 'session token belongs to another stream');
+    }
+    const ageMs = nowMs - claims.iat * 1000;
+    if (ageMs > this.maxAgeMs) throw new SwitchyardError('TOKEN_EXPIRED', 'session token expired');
+    if (ageMs < -60_000) throw invalid('session token issued in the future');
+    return claims;
+  }
+}
+
+function mac(secret: string, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64url').slice(0, MAC_CHARS);
+}
+
+function invalid(message: string): SwitchyardError {
+  return new SwitchyardError('TOKEN_INVALID', message);
+}
+
+function isClaims(x: unknown): x is SessionClaims {
+  if (typeof x !== 'object' || x === null) return false;
+  const c = x as Record<string, unknown>;
+  return (
+    c.v === 1 &&
+    typeof c.sid === 'string' &&
+    c.sid.length > 0 &&
+    c.sid.length <= 64 &&
+    typeof c.st === 'string' &&
+    typeof c.iat === 'number' &&
+    Number.isFinite(c.iat) &&
+    typeof c.kid === 'string'
+  );
+}
