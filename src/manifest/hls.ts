@@ -15,6 +15,11 @@ export interface HlsInfo {
   /** Path (under the origin base) of the newest full segment, for "does the other CDN have it" checks. */
   readonly newestSegmentPath: string | undefined;
   readonly segmentCount: number;
+  /**
+   * Half the target duration (LL-HLS: half the part target), so a reload never sees a copy older
+   * than the player's reload interval allows.
+   */
+  readonly liveTtlMs: number;
 }
 
 export interface HlsManifest {
@@ -201,6 +206,7 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
       canBlockReload: parsed.canBlockReload,
       newestSegmentPath,
       segmentCount: template.slots.filter((x) => x.kind === 'segment').length,
+      liveTtlMs: Math.max(100, ((parsed.partTarget ?? parsed.targetDuration ?? 2) * 1000) / 2),
     },
   };
 }

@@ -1,12 +1,30 @@
 import { SwitchyardError } from '../errors';
-import { looksLikeHls, parseHls, type HlsInfo } from './hls';
+import { looksLikeHls, parseHls } from './hls';
 import type { Template } from './template';
 
-/** A parsed manifest of any supported format: its template and what it is. */
+/** What any manifest format tells the cache and the policies. */
+export interface ManifestInfo {
+  readonly protocol: 'hls' | 'dash';
+  /** 'master' for HLS multivariant playlists; HLS media playlists and DASH MPDs are 'media'. */
+  readonly kind: 'master' | 'media';
+  /** Still changing: an HLS media playlist without ENDLIST, a DASH MPD with type="dynamic". */
+  readonly live: boolean;
+  /** Path (under the origin base) of the newest segment, for "does the other CDN have it" checks. */
+  readonly newestSegmentPath: string | undefined;
+  /** For live manifests: how long a copy may be served before players would miss an update (ms). */
+  readonly liveTtlMs?: number;
+}
+
+/** A parsed manifest of any supported format: its template, what it is, and how long it stays fresh. */
 export interface ParsedManifest {
   readonly template: Template;
-  readonly info: HlsInfo;
+  readonly info: ManifestInfo;
   readonly contentType: string;
+  /**
+   * Escapes Switchyard's own prefixes for the manifest's syntax before they are joined with slot
+   * paths (XML for DASH); undefined when the text needs no escaping (HLS).
+   */
+  readonly escape?: (text: string) => string;
 }
 
 const HLS_TYPES = /^(application\/(vnd\.apple\.mpegurl|x-mpegurl)|audio\/(x-)?mpegurl)/i;
@@ -53,19 +71,11 @@ export function originMaxAge(cacheControl: string | undefined): number | undefin
 }
 
 /**
- * How long a manifest stays fresh in Switchyard's cache. A live media playlist lives about half its
- * target duration (LL-HLS: half a part target), so a reload never sees a copy older than the player's
- * reload interval allows; VOD media and masters live longer. The origin's max-age is honoured as an
- * upper bound.
+ * How long a manifest stays fresh in Switchyard's cache: a live one as long as its format allows
+ * (liveTtlMs), VOD media and masters longer. The origin's max-age is honoured as an upper bound.
  */
-export function manifestTtl(info: HlsInfo, rules: TtlRules, cacheControl: string | undefined): number {
-  let ttl: number;
-  if (info.kind === 'master') ttl = rules.masterTtl;
-  else if (!info.live) ttl = rules.vodTtl;
-  else {
-    const unit = info.partTarget ?? info.targetDuration ?? 2;
-    ttl = Math.max(100, (unit * 1000) / 2);
-  }
+export function manifestTtl(info: ManifestInfo, rules: TtlRules, cacheControl: string | undefined): number {
+  const ttl = info.kind === 'master' ? rules.masterTtl : !info.live ? rules.vodTtl : (info.liveTtlMs ?? 1000);
   const maxAge = originMaxAge(cacheControl);
   return maxAge === undefined ? ttl : Math.min(ttl, maxAge);
 }

@@ -26,13 +26,11 @@ export function createApp(runtime: Runtime): express.Express {
     const cdns = runtime.monitor.views(runtime.share.shares(runtime.now()));
     const healthy = cdns.filter((c) => c.healthy).map((c) => c.id);
     const ready = healthy.length > 0;
-    res
-      .status(ready ? 200 : 503)
-      .json({
-        status: ready ? 'ready' : 'not ready',
-        configVersion: runtime.state.version,
-        healthyCdns: healthy,
-      });
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not ready',
+      configVersion: runtime.state.version,
+      healthyCdns: healthy,
+    });
   });
 
   app.use((req, _res, next) => {

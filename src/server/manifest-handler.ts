@@ -112,14 +112,18 @@ export async function serveManifest(
   }
 
   const selection = select(runtime, state, manifest, stream.id, sessionId, startedAt, req, now);
-  const sessionPrefix = state.publicBase + 's/' + token + '/' + stream.id + '/';
-  const cdnPrefix = state.cdnPrefixes.get(stream.id)?.get(selection.cdn) as string;
-  const keyPrefix =
+  // Prefixes are escaped for the manifest's syntax (XML for DASH); slot paths already are.
+  const esc = manifest.escape ?? identity;
+  const sessionPrefix = esc(state.publicBase + 's/' + token + '/' + stream.id + '/');
+  const rawCdnPrefix = state.cdnPrefixes.get(stream.id)?.get(selection.cdn) as string;
+  const cdnPrefix = esc(rawCdnPrefix);
+  const keyPrefix = esc(
     stream.keys.via === 'cdn'
-      ? cdnPrefix
+      ? rawCdnPrefix
       : stream.keys.via === 'server'
         ? (stream.keys.server as string)
-        : stream.origin;
+        : stream.origin,
+  );
   const body = render(manifest.template, (slot: Slot) => {
     if (slot.path === undefined) return slot.absolute;
     switch (slot.role) {
@@ -176,6 +180,10 @@ function select(
   // Shares count the decisions that place segments, not master loads.
   if (manifest.info.kind === 'media') runtime.share.record(selection.cdn, now);
   return selection;
+}
+
+function identity(text: string): string {
+  return text;
 }
 
 function clientSessionId(req: Pick<IncomingMessage, 'headers' | 'socket'>, streamId: string): string {
