@@ -134,7 +134,8 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     const lineStart = pos;
     pos = eol + 1;
     // Trim for classification only; spans refer to the original text.
-    let s = lineStart;
+    // A UTF-8 BOM before #EXTM3U is not part of the first line (JS trim() and players drop it).
+    let s = lineStart === 0 && text.charCodeAt(0) === 0xfeff ? 1 : lineStart;
     while (s < end && (text[s] === ' ' || text[s] === '\t')) s++;
     while (end > s && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
     if (s === end) continue;
@@ -148,7 +149,10 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
         pending = { kind: 'segment', line: lineNo };
         sawSegmentTag = true;
       } else if (tag === 'EXT-X-STREAM-INF') {
-        if (pending) throw invalid('EXT-X-STREAM-INF without a URI line', pending.line);
+        if (pending) {
+          const what = pending.kind === 'variant' ? 'EXT-X-STREAM-INF' : 'EXTINF';
+          throw invalid(`${what} without a URI line`, pending.line);
+        }
         pending = { kind: 'variant', line: lineNo };
         sawVariant = true;
       } else if (tag === 'EXT-X-TARGETDURATION') {
