@@ -1,0 +1,78 @@
+import { runFfmpeg } from '../helpers/ffmpeg';
+import { startStack, waitFor, type Stack } from '../helpers/stack';
+
+/**
+ * A real client (Debian's ffmpeg) plays the live fixture through Switchyard while the CDN serving it
+ * is taken away. The fixture CDNs' own request logs are the evidence.
+ */
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    streams: ['live', 'vod'],
+    health: { interval: 100, timeout: 80, rise: 1, fall: 1 },
+  });
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+const segmentRequests = (id: string) => stack.cdn(id).requests.filter((r) => r.path.endsWith('.ts'));
+
+test('VOD plays to the end through the proxy, every segment from one CDN', async () => {
+  const run = await runFfmpeg(`${stack.url}vod/master.m3u8`);
+  expect(run.code).toBe(0);
+  // 12 s at 10 fps of video (plus audio packets in the count): the whole stream, not just one segment.
+  expect(run.frames).toBeGreaterThanOrEqual(120);
+  const fromA = segmentRequests('a').length;
+  const fromB = segmentRequests('b').length;
+  expect(fromA + fromB).toBeGreaterThanOrEqual(18); // 6 segments x (2 variants + audio)
+  expect(
+    [...segmentRequests('a'), ...segmentRequests('b')].every((r) => r.status === 200 || r.status === 206),
+  ).toBe(true);
+});
+
+test('live: the CDN in use is drained then killed mid-stream; segments move to the other, none fail', async () => {
+  for (const c of stack.cdns) c.requests.length = 0;
+  const playing = runFfmpeg(`${stack.url}live/master.m3u8`, ['-t', '9'], 25_000);
+  // Wait until ffmpeg is fetching segments, and see which CDN its session landed on.
+  await waitFor(() => segmentRequests('a').length + segmentRequests('b').length >= 3, 15_000, 50);
+  const from = segmentRequests('a').length > 0 ? 'a' : 'b';
+  const to = from === 'a' ? 'b' : 'a';
+  // Take it out of service the way an operator would: first out of selection, then down.
+  stack.server.runtime.monitor.setDrained(from, true);
+  await waitFor(() => segmentRequests(to).length >= 2, 10_000, 50);
+  const cutOver = Date.now();
+  stack.cdn(from).setMode({ kind: 'down' });
+  const run = await playing;
+  stack.cdn(from).setMode({ kind: 'up' });
+  stack.server.runtime.monitor.setDrained(from, false);
+
+  expect(run.code).toBe(0);
+  expect(run.frames).toBeGreaterThanOrEqual(80);
+  const all = [...segmentRequests('a'), ...segmentRequests('b')];
+  expect(all.filter((r) => r.status !== 200 && r.status !== 206)).toEqual([]);
+  expect(segmentRequests(from).filter((r) => r.at > cutOver)).toEqual([]);
+  expect(segmentRequests(to).length).toBeGreaterThanOrEqual(2);
+  // ffmpeg's own log agrees: it opened segments on both CDNs, the new one last.
+  const segUrls = run.opened.filter((u) => u.endsWith('.ts'));
+  expect(segUrls.at(-1)?.startsWith(stack.cdn(to).url)).toBe(true);
+}, 60_000);
+
+test('live: a hard CDN failure is evacuated within fall x interval + one target duration, playback goes on', async () => {
+  for (const c of stack.cdns) c.requests.length = 0;
+  const playing = runFfmpeg(`${stack.url}live/master.m3u8`, ['-t', '9'], 25_000);
+  await waitFor(() => segmentRequests('a').length + segmentRequests('b').length >= 3, 15_000, 50);
+  const from = segmentRequests('a').length > 0 ? 'a' : 'b';
+  const to = from === 'a' ? 'b' : 'a';
+  const killedAt = Date.now();
+  stack.cdn(from).setMode({ kind: 'down' });
+  const run = await playing;
+  stack.cdn(from).setMode({ kind: 'up' });
+
+  // fall (1) x interval (100 ms) + probe timeout + one target duration (1 s), with scheduling slack.
+  const window = 100 + 80 + 1000 + 500;
+  expect(segmentRequests(from).filter((r) => r.at > killedAt + window)).toEqual([]);
+  expect(segmentRequests(to).filter((r) => r.at > killedAt).length).toBeGreaterThanOrEqual(2);
+  expect(run.frames).toBeGreaterThanOrEqual(60);
+}, 60_000);
