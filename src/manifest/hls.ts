@@ -61,6 +61,8 @@ const MASTER_TAGS: ReadonlySet<string> = new Set([
   'EXT-X-CONTENT-STEERING',
 ]);
 
+const WHITESPACE = /\s/;
+
 function invalid(message: string, line: number): SwitchyardError {
   return new SwitchyardError('MANIFEST_INVALID', `malformed playlist: ${message} (line ${line})`, {
     details: { line },
@@ -134,10 +136,11 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     const lineStart = pos;
     pos = eol + 1;
     // Trim for classification only; spans refer to the original text.
-    // A UTF-8 BOM before #EXTM3U is not part of the first line (JS trim() and players drop it).
-    let s = lineStart === 0 && text.charCodeAt(0) === 0xfeff ? 1 : lineStart;
-    while (s < end && (text[s] === ' ' || text[s] === '\t')) s++;
-    while (end > s && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--;
+    // Trim what String.prototype.trim() trims (as m3u8-parser and players do): a BOM before
+    // #EXTM3U or a stray CR must not turn a tag line into a URI line.
+    let s = lineStart;
+    while (s < end && WHITESPACE.test(text[s] as string)) s++;
+    while (end > s && WHITESPACE.test(text[end - 1] as string)) end--;
     if (s === end) continue;
     if (text.charCodeAt(s) === 35 /* # */) {
       if (!text.startsWith('#EXT', s)) continue; // a comment
@@ -251,8 +254,16 @@ function understand(text: string): Understood {
   // m3u8-parser emits warnings as events; they are not errors for a proxy.
   parser.on('warn', () => undefined);
   parser.on('info', () => undefined);
-  parser.push(text);
-  parser.end();
+  try {
+    parser.push(text);
+    parser.end();
+  } catch (err) {
+    // m3u8-parser throws TypeErrors on some malformed lines (e.g. an attribute without "=", as in a
+    // playlist cut mid-line): that is a bad playlist from the origin, not a Switchyard fault.
+    throw new SwitchyardError('MANIFEST_INVALID', 'malformed playlist: m3u8-parser cannot read it', {
+      cause: err,
+    });
+  }
   const m = parser.manifest;
   const serverControl = m.serverControl as Record<string, unknown> | undefined;
   return {
