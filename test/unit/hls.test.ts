@@ -167,6 +167,7 @@ describe('parseHls: lossless', () => {
       'blank lines and indentation',
       '\n\n#EXTM3U\n\n  #EXT-X-TARGETDURATION:2  \n\t#EXTINF:2,\t\n   a.ts   \n\n#EXT-X-ENDLIST\n\n',
     ],
+    ['stray CR and form feed before tags', '\r#EXTM3U\n\f#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n'],
     ['BOM', '\uFEFF#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n'],
   ];
 
@@ -254,6 +255,10 @@ describe('parseHls: errors', () => {
     [
       'STREAM-INF then STREAM-INF',
       '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n#EXT-X-STREAM-INF:BANDWIDTH=2\nb.m3u8\n',
+    ],
+    [
+      'attribute without "=" (cut mid-line; m3u8-parser throws a TypeError on it)',
+      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\na.ts\n#EXT-X-RENDITION-REPORT:URI="b.m3u8",LAST-MS\n',
     ],
     ['unterminated quote', '#EXTM3U\n#EXT-X-MAP:URI="init.mp4\n#EXTINF:4,\na.ts\n'],
   ])('%s is MANIFEST_INVALID', (_name, text) => {
