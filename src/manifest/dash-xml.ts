@@ -1,0 +1,301 @@
+/**
+ * A small, strict XML scanner for MPDs that keeps the source offsets of everything it reads, so the DASH
+ * rewriter can edit the original text by spans (no DOM round trip that would reorder attributes,
+ * re-escape entities or drop comments).
+ *
+ * It checks well-formedness as far as a rewrite needs it (matching tags, quoted attributes, known entity
+ * references, one root element) and refuses DTDs outright: a DOCTYPE or ENTITY declaration is how XXE and
+ * "billion laughs" attacks reach a parser, and no real MPD needs one.
+ */
+import { SwitchyardError } from '../errors';
+
+export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+
+export interface XmlAttribute {
+  readonly qname: string;
+  readonly prefix: string;
+  readonly local: string;
+  /** Namespace URI; undefined for unprefixed attributes (they are in no namespace). */
+  readonly ns: string | undefined;
+  /** The value with entity references decoded. */
+  readonly value: string;
+  /** Span of the raw value inside the quotes. */
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  readonly quote: '"' | "'";
+}
+
+export interface XmlElement {
+  readonly qname: string;
+  readonly prefix: string;
+  readonly local: string;
+  /** Namespace URI, undefined when the element is in no namespace. */
+  readonly ns: string | undefined;
+  readonly attributes: readonly XmlAttribute[];
+  readonly children: XmlElement[];
+  /** Offset of '<' of the start tag. */
+  readonly start: number;
+  /** Offset just after the start tag's '>'. */
+  readonly contentStart: number;
+  /** Offset of '</' of the end tag (=== contentStart for an empty element tag). */
+  contentEnd: number;
+  /** Offset just after the end tag (or the empty element tag). */
+  end: number;
+  /** Whether the content holds only character data (text, entity references, CDATA). */
+  textOnly: boolean;
+  /** Namespace bindings in scope (prefix '' = default namespace). */
+  readonly scope: ReadonlyMap<string, string>;
+}
+
+export interface XmlDocument {
+  readonly root: XmlElement;
+}
+
+export function invalidXml(message: string, text: string, offset: number): SwitchyardError {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return new SwitchyardError('MANIFEST_INVALID', `malformed MPD: ${message} (line ${line})`, {
+    details: { line },
+  });
+}
+
+const NAME_START = /[A-Za-z_:\u00C0-\uFFFF]/;
+const NAME_RE = /[A-Za-z_:\u00C0-\uFFFF][A-Za-z0-9_:.\-\u00B7\u00C0-\uFFFF]*/y;
+const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Decodes character and predefined entity references of text[start, end). */
+export function decodeXml(text: string, start: number, end: number): string {
+  let out = '';
+  let i = start;
+  while (i < end) {
+    const amp = text.indexOf('&', i);
+    if (amp < 0 || amp >= end) {
+      out += text.slice(i, end);
+      break;
+    }
+    out += text.slice(i, amp);
+    const semi = text.indexOf(';', amp);
+    if (semi < 0 || semi >= end || semi - amp > 12) throw invalidXml('bare "&" (use &amp;)', text, amp);
+    const name = text.slice(amp + 1, semi);
+    const known = PREDEFINED[name];
+    if (known !== undefined) out += known;
+    else if (/^#[0-9]{1,7}$/.test(name)) out += codePoint(Number(name.slice(1)), text, amp);
+    else if (/^#x[0-9A-Fa-f]{1,6}$/.test(name)) out += codePoint(parseInt(name.slice(2), 16), text, amp);
+    else throw invalidXml(`unknown entity "&${name};"`, text, amp);
+    i = semi + 1;
+  }
+  return out;
+}
+
+function codePoint(cp: number, text: string, at: number): string {
+  if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    throw invalidXml(`invalid character reference`, text, at);
+  }
+  return String.fromCodePoint(cp);
+}
+
+/** Escapes text for XML character data and attribute values (both quote characters included). */
+export function escapeXml(text: string): string {
+  return /[&<>"']/.test(text)
+    ? text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&apos;')
+    : text;
+}
+
+/**
+ * The character data of a text-only element: text with entities decoded and CDATA sections verbatim.
+ * Comments and processing instructions inside are skipped.
+ */
+export function textContent(text: string, el: XmlElement): string {
+  let out = '';
+  let i = el.contentStart;
+  const end = el.contentEnd;
+  while (i < end) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0 || lt >= end) {
+      out += decodeXml(text, i, end);
+      break;
+    }
+    out += decodeXml(text, i, lt);
+    if (text.startsWith('<![CDATA[', lt)) {
+      const close = text.indexOf(']]>', lt);
+      out += text.slice(lt + 9, close);
+      i = close + 3;
+    } else if (text.startsWith('<!--', lt)) {
+      i = text.indexOf('-->', lt) + 3;
+    } else {
+      i = text.indexOf('?>', lt) + 2;
+    }
+  }
+  return out;
+}
+
+/** Parses an XML document (one root element) with offsets. Throws MANIFEST_INVALID when malformed. */
+export function parseXml(text: string): XmlDocument {
+  const len = text.length;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const stack: XmlElement[] = [];
+  let root: XmlElement | undefined;
+  const baseScope: ReadonlyMap<string, string> = new Map([['xml', XML_NS]]);
+
+  const readName = (at: number): string => {
+    NAME_RE.lastIndex = at;
+    const m = NAME_RE.exec(text);
+    if (!m) throw invalidXml('expected a name', text, at);
+    return m[0];
+  };
+  const skipSpace = (at: number): number => {
+    while (at < len) {
+      const c = text.charCodeAt(at);
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+      at++;
+    }
+    return at;
+  };
+
+  while (i < len) {
+    const lt = text.indexOf('<', i);
+    const textEnd = lt < 0 ? len : lt;
+    if (textEnd > i) {
+      if (stack.length === 0) {
+        if (text.slice(i, textEnd).trim() !== '') {
+          throw invalidXml('text outside the root element', text, i);
+        }
+      } else {
+        decodeXml(text, i, textEnd); // validates entity references
+        if (text.slice(i, textEnd).includes(']]>')) throw invalidXml('"]]>" in text', text, i);
+      }
+    }
+    if (lt < 0) break;
+    i = lt;
+    if (text.startsWith('<!--', i)) {
+      const close = text.indexOf('-->', i + 4);
+      if (close < 0) throw invalidXml('unterminated comment', text, i);
+      i = close + 3;
+      continue;
+    }
+    if (text.startsWith('<![CDATA[', i)) {
+      if (stack.length === 0) throw invalidXml('CDATA outside the root element', text, i);
+      const close = text.indexOf(']]>', i + 9);
+      if (close < 0) throw invalidXml('unterminated CDATA section', text, i);
+      i = close + 3;
+      continue;
+    }
+    if (text.startsWith('<!', i)) {
+      // DOCTYPE, ENTITY, ELEMENT, ATTLIST...: DTDs are where entity expansion attacks live.
+      throw invalidXml('DTD declarations (DOCTYPE/ENTITY) are not allowed in an MPD', text, i);
+    }
+    if (text.startsWith('<?', i)) {
+      const close = text.indexOf('?>', i + 2);
+      if (close < 0) throw invalidXml('unterminated processing instruction', text, i);
+      i = close + 2;
+      continue;
+    }
+    if (text.startsWith('</', i)) {
+      const name = readName(i + 2);
+      const after = skipSpace(i + 2 + name.length);
+      if (text[after] !== '>') throw invalidXml(`bad end tag </${name}`, text, i);
+      const open = stack.pop();
+      if (!open) throw invalidXml(`end tag </${name}> without a start tag`, text, i);
+      if (open.qname !== name) throw invalidXml(`</${name}> closes <${open.qname}>`, text, i);
+      open.contentEnd = i;
+      open.end = after + 1;
+      i = after + 1;
+      continue;
+    }
+    // A start tag.
+    if (stack.length === 0 && root !== undefined) throw invalidXml('a second root element', text, i);
+    if (!NAME_START.test(text[i + 1] ?? '')) throw invalidXml('bare "<"', text, i);
+    const qname = readName(i + 1);
+    let p = i + 1 + qname.length;
+    const raw: { qname: string; valueStart: number; valueEnd: number; quote: '"' | "'" }[] = [];
+    let selfClosing = false;
+    for (;;) {
+      const q = skipSpace(p);
+      if (q >= len) throw invalidXml(`unterminated start tag <${qname}`, text, i);
+      if (text[q] === '>') {
+        p = q + 1;
+        break;
+      }
+      if (text.startsWith('/>', q)) {
+        selfClosing = true;
+        p = q + 2;
+        break;
+      }
+      if (q === p) throw invalidXml(`expected a space before an attribute in <${qname}>`, text, q);
+      const attrName = readName(q);
+      let e = skipSpace(q + attrName.length);
+      if (text[e] !== '=') throw invalidXml(`attribute ${attrName} without a value`, text, q);
+      e = skipSpace(e + 1);
+      const quote = text[e];
+      if (quote !== '"' && quote !== "'") throw invalidXml(`unquoted value of ${attrName}`, text, e);
+      const close = text.indexOf(quote, e + 1);
+      if (close < 0) throw invalidXml(`unterminated value of ${attrName}`, text, e);
+      const lt2 = text.indexOf('<', e + 1);
+      if (lt2 >= 0 && lt2 < close) throw invalidXml(`"<" in the value of ${attrName}`, text, lt2);
+      if (raw.some((a) => a.qname === attrName)) throw invalidXml(`duplicate attribute ${attrName}`, text, q);
+      raw.push({ qname: attrName, valueStart: e + 1, valueEnd: close, quote });
+      p = close + 1;
+    }
+    const parent = stack[stack.length - 1];
+    let scope = parent ? parent.scope : baseScope;
+    const values = raw.map((a) => decodeXml(text, a.valueStart, a.valueEnd));
+    raw.forEach((a, k) => {
+      if (a.qname === 'xmlns' || a.qname.startsWith('xmlns:')) {
+        if (scope === (parent ? parent.scope : baseScope)) scope = new Map(scope);
+        (scope as Map<string, string>).set(a.qname === 'xmlns' ? '' : a.qname.slice(6), values[k] as string);
+      }
+    });
+    const split = (name: string, isElement: boolean): { prefix: string; local: string; ns: string | undefined } => {
+      const colon = name.indexOf(':');
+      if (colon < 0) return { prefix: '', local: name, ns: isElement ? scope.get('') || undefined : undefined };
+      const prefix = name.slice(0, colon);
+      const ns = scope.get(prefix);
+      if (ns === undefined && prefix !== 'xmlns') throw invalidXml(`undeclared prefix "${prefix}"`, text, i);
+      return { prefix, local: name.slice(colon + 1), ns };
+    };
+    const attributes: XmlAttribute[] = raw.map((a, k) => ({
+      ...split(a.qname, false),
+      qname: a.qname,
+      value: values[k] as string,
+      valueStart: a.valueStart,
+      valueEnd: a.valueEnd,
+      quote: a.quote,
+    }));
+    const el: XmlElement = {
+      ...split(qname, true),
+      qname,
+      attributes,
+      children: [],
+      start: i,
+      contentStart: p,
+      contentEnd: p,
+      end: p,
+      textOnly: true,
+      scope,
+    };
+    if (parent) {
+      parent.children.push(el);
+      parent.textOnly = false;
+    } else {
+      root = el;
+    }
+    if (!selfClosing) stack.push(el);
+    i = p;
+  }
+  if (stack.length > 0) {
+    const open = stack[stack.length - 1] as XmlElement;
+    throw invalidXml(`<${open.qname}> is never closed (truncated?)`, text, open.start);
+  }
+  if (!root) throw invalidXml('no root element', text, 0);
+  return { root };
+}
+
+/** The attribute with this local name in no namespace, or in namespace `ns` when given. */
+export function attribute(el: XmlElement, local: string, ns?: string): XmlAttribute | undefined {
+  return el.attributes.find((a) => a.local === local && a.ns === ns);
+}
