@@ -148,6 +148,16 @@ export function looksLikeDash(text: string): boolean {
  * text is not a usable MPD.
  */
 export function parseDash(text: string, manifestUrl: string, originBase: string): DashManifest {
+  try {
+    return parseDashUnchecked(text, manifestUrl, originBase);
+  } catch (err) {
+    if (err instanceof SwitchyardError) throw err;
+    // Whatever an origin sends must end as a typed 502, never as a crash of the request.
+    throw new SwitchyardError('MANIFEST_INVALID', 'malformed MPD: could not be read', { cause: err });
+  }
+}
+
+function parseDashUnchecked(text: string, manifestUrl: string, originBase: string): DashManifest {
   const { root } = parseXml(text);
   if (root.local !== 'MPD' || !isDashNs(root.ns)) {
     throw invalidXml(`root element is <${root.qname}>, not <MPD>`, text, root.start);
@@ -173,18 +183,23 @@ export function parseDash(text: string, manifestUrl: string, originBase: string)
     }
     const keep = bases.every(
       (b) =>
-        b.zone === 'kept' ||
-        (b.zone === 'mapped' && resolveUri(MARK + (b.path ?? ''), ref).startsWith(MARK)),
+        b.zone === 'kept' || (b.zone === 'mapped' && resolveUri(MARK + (b.path ?? ''), ref).startsWith(MARK)),
     );
     return { keep, absolute };
   };
 
-  const urlAttribute = (a: XmlAttribute | undefined, kind: SlotKind, role: SlotRole, bases: readonly Base[]) => {
+  const urlAttribute = (
+    a: XmlAttribute | undefined,
+    kind: SlotKind,
+    role: SlotRole,
+    bases: readonly Base[],
+  ) => {
     if (!a || a.value.trim() === '') return;
     const ref = a.value.trim();
     if (role === 'media') {
       const c = classify(ref, bases);
-      if (!c.keep) edits.push({ start: a.valueStart, end: a.valueEnd, slot: slotFor(kind, role, raw(a), c.absolute) });
+      if (!c.keep)
+        edits.push({ start: a.valueStart, end: a.valueEnd, slot: slotFor(kind, role, raw(a), c.absolute) });
     } else {
       // 'playlist' and 'absolute' URLs resolve against the MPD URL (they are fetched, not based).
       if (!isHttp(ref)) return;
@@ -304,13 +319,23 @@ export function parseDash(text: string, manifestUrl: string, originBase: string)
       const span = textSpan(child);
       if (span && isHttp(span.value)) {
         const kind: SlotKind = child.local === 'Location' ? 'location' : 'patch-location';
-        const slot = slotFor(kind, 'playlist', text.slice(span.start, span.end), resolveUri(manifestUrl, span.value));
+        const slot = slotFor(
+          kind,
+          'playlist',
+          text.slice(span.start, span.end),
+          resolveUri(manifestUrl, span.value),
+        );
         edits.push({ start: span.start, end: span.end, slot });
       }
     } else if (child.local === 'ContentSteering') {
       const span = textSpan(child);
       if (span && isHttp(span.value)) {
-        const slot = slotFor('steering', 'absolute', text.slice(span.start, span.end), resolveUri(manifestUrl, span.value));
+        const slot = slotFor(
+          'steering',
+          'absolute',
+          text.slice(span.start, span.end),
+          resolveUri(manifestUrl, span.value),
+        );
         // Left on the steering server, but made absolute: relative to the MPD it would reach Switchyard.
         edits.push({ start: span.start, end: span.end, slot: { ...slot, path: undefined } });
       }
@@ -439,9 +464,4 @@ export function parseDuration(value: string | undefined): number | undefined {
   const n = (k: number): number => Number(m[k] ?? 0);
   const seconds = n(2) * 365 * 86400 + n(3) * 30 * 86400 + n(4) * 86400 + n(5) * 3600 + n(6) * 60 + n(7);
   return Number.isFinite(seconds) ? seconds * 1000 : undefined;
-}
-
-/** Thrown for content that is XML but no MPD (kept here so load.ts maps it like HLS). */
-export function notAnMpd(): SwitchyardError {
-  return new SwitchyardError('NOT_A_MANIFEST', 'origin answered XML that is not a DASH MPD');
 }

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../errors';
+import { escapeXml, looksLikeDash, parseDash } from './dash';
 import { looksLikeHls, parseHls } from './hls';
 import type { Template } from './template';
 
@@ -28,6 +29,7 @@ export interface ParsedManifest {
 }
 
 const HLS_TYPES = /^(application\/(vnd\.apple\.mpegurl|x-mpegurl)|audio\/(x-)?mpegurl)/i;
+const DASH_TYPES = /^application\/dash(\+xml|-patch\+xml)/i;
 
 /**
  * Detects the format by content first (an origin's content type is often wrong: text/plain,
@@ -42,6 +44,16 @@ export function parseManifest(
   if (looksLikeHls(text)) {
     const { template, info } = parseHls(text, manifestUrl, originBase);
     return { template, info, contentType: 'application/vnd.apple.mpegurl' };
+  }
+  if (looksLikeDash(text)) {
+    const { template, info } = parseDash(text, manifestUrl, originBase);
+    return { template, info, contentType: 'application/dash+xml', escape: escapeXml };
+  }
+  if (contentType && DASH_TYPES.test(contentType)) {
+    throw new SwitchyardError(
+      'MANIFEST_INVALID',
+      'origin sent a DASH content type but the body is not an MPD',
+    );
   }
   if (contentType && HLS_TYPES.test(contentType)) {
     throw new SwitchyardError(

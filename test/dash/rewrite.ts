@@ -37,7 +37,7 @@ export function rewrite(
   return { manifest, text: render(manifest.template, (s) => mapSlot(s, cdnPrefix)) };
 }
 
-const INSERTED = '\u0000INSERTED\u0000';
+const INSERTED = '@@SWITCHYARD-INSERTED@@';
 
 /**
  * The input again, from the template alone: every slot as written in the MPD, inserted elements
@@ -45,7 +45,7 @@ const INSERTED = '\u0000INSERTED\u0000';
  */
 export function outsideSlots(manifest: DashManifest): string {
   const joined = render(manifest.template, (s) => (s.original === '' ? INSERTED : s.original));
-  return joined.replace(/<((?:[\w.-]+:)?(?:BaseURL|Location))>\u0000INSERTED\u0000<\/\1>(\r?\n[ \t]*)?/g, '');
+  return joined.replace(/<((?:[\w.-]+:)?(?:BaseURL|Location))>@@SWITCHYARD-INSERTED@@<\/\1>(\r?\n[ \t]*)?/g, '');
 }
 
 /** Normalises a URL as mpd-parser's resolver (WHATWG URL) would write it. */
@@ -58,7 +58,11 @@ function norm(u: string): string {
 }
 
 /** Where a URL the origin MPD resolves to should be after the rewrite. */
-export function expectedLocation(originUrl: string, originBase = ORIGIN_BASE, cdnPrefix = CDN_PREFIX): string {
+export function expectedLocation(
+  originUrl: string,
+  originBase = ORIGIN_BASE,
+  cdnPrefix = CDN_PREFIX,
+): string {
   const path = relativeTo(norm(originBase), norm(originUrl));
   return norm(path === undefined ? originUrl : cdnPrefix + path);
 }
