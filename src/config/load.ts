@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, type Config } from './schema';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
@@ -74,6 +75,8 @@ export function validateConfig(
     env?: Readonly<Record<string, string | undefined>>;
     policies?: PolicyRegistry;
     source?: string;
+    /** Folder that relative policy module paths resolve against (the config file's); default: cwd. */
+    baseDir?: string;
   } = {},
 ): Config {
   const issues: ConfigIssue[] = [];
@@ -87,18 +90,20 @@ export function validateConfig(
     );
   }
   const policies = options.policies ?? builtinPolicies();
-  const policyIssues = policies.validate(
+  const resolved = policies.resolve(
     parsed.data.policy,
     parsed.data.cdns.map((c) => c.id),
     ['policy'],
+    { baseDir: options.baseDir },
   );
-  if (policyIssues.length > 0) {
+  if (resolved.issues.length > 0) {
     throw new ConfigError(
-      policyIssues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       options.source,
     );
   }
-  return deepFreeze(parsed.data);
+  // Module paths come back absolute, so the policy builds the same from any cwd.
+  return deepFreeze({ ...parsed.data, policy: resolved.config as Config['policy'] });
 }
 
 /** Parses YAML text (JSON is YAML too) and validates it. */
@@ -108,6 +113,7 @@ export function parseConfig(
     env?: Readonly<Record<string, string | undefined>>;
     policies?: PolicyRegistry;
     source?: string;
+    baseDir?: string;
   } = {},
 ): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -130,5 +136,5 @@ export async function loadConfigFile(
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }], file);
   }
-  return parseConfig(text, { ...options, source: file });
+  return parseConfig(text, { ...options, source: file, baseDir: path.dirname(path.resolve(file)) });
 }

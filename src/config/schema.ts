@@ -102,7 +102,22 @@ export const configSchema = z
     session: z.strictObject({ maxAge: duration.default(24 * 3_600_000) }).default({ maxAge: 24 * 3_600_000 }),
     streams: z.array(streamSchema).min(1, 'expected at least one stream'),
     cdns: z.array(cdnSchema).min(1, 'expected at least one CDN'),
-    policy: z.looseObject({ type: z.string() }).default({ type: 'weighted' }),
+    /**
+     * A built-in `{ type: NAME, ...options }` or a custom `{ module: PATH, options: {...} }`. The policy
+     * registry checks the rest (options, CDN ids, nested policies) and reports each problem by its path.
+     */
+    policy: z
+      .looseObject({ type: z.string().optional(), module: z.string().optional() })
+      .superRefine((p, ctx) => {
+        if (p.type === undefined && p.module === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'expected { type: NAME, ...options } (a built-in policy) or { module: PATH, options: {...} } (a custom one)',
+          });
+        }
+      })
+      .default({ type: 'weighted' }),
     health: healthSchema.default({
       path: '/',
       interval: 2000,

@@ -1,18 +1,65 @@
-import type { CdnSelectionPolicy, PolicyContext, PolicyFactory } from './types';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { core } from 'zod';
+import type {
+  CdnSelectionPolicy,
+  CheckContext,
+  PolicyContext,
+  PolicyEvent,
+  PolicyFactory,
+  PolicyIssue,
+  SharedPolicyState,
+} from './types';
 import { weightedPolicy } from './weighted';
 import { failoverPolicy } from './failover';
+import { rulesPolicy } from './rules';
+import { capacityPolicy } from './capacity';
+import { costPolicy } from './cost';
+import { qoePolicy } from './qoe';
+import { splitPolicy } from './split';
+import { SessionMemory, stickyPolicy, withStickiness, type SessionMemoryOptions } from './session-memory';
+import { InMemoryVolumeLedger, type VolumeLedger } from './ledger';
 
-export interface PolicyIssue {
-  path: (string | number)[];
-  message: string;
+export type { PolicyIssue } from './types';
+
+export interface PolicyRegistryOptions {
+  /** Size and age bounds of the session memory (stickiness, previous CDN). */
+  readonly sessions?: SessionMemoryOptions;
+  /** Where delivered volume is kept; default in-process. */
+  readonly ledger?: VolumeLedger;
+}
+
+export interface ResolveOptions {
+  /** Folder that relative `module` paths resolve against: the config file's folder. Default: cwd. */
+  readonly baseDir?: string;
+}
+
+type Path = (string | number)[];
+
+/** A policy config split into what names the factory and the options it gets. */
+type PolicyRef =
+  | { kind: 'builtin'; type: string; options: Record<string, unknown> }
+  | { kind: 'module'; spec: string; options: Record<string, unknown> };
+
+interface Resolved {
+  issues: PolicyIssue[];
+  /** The config with every `module` path made absolute, so it builds the same policy from any cwd. */
+  config: unknown;
 }
 
 /**
- * Policies by type name. Built-ins register here; config names them as `policy: { type, ...options }`.
+ * Policies by type name, plus custom policies loaded from module paths. Built-ins register here; config
+ * names them as `policy: { type, ...options }` or `policy: { module: ./file.js, options: {...} }`.
+ * The registry also owns the state that outlives one config (session memory, volume ledger, scores),
+ * so keep one registry for the life of the process and build every config's policy with it.
  */
 export class PolicyRegistry {
   // The factories' option types differ; the registry only hands each its own validated options.
   private readonly factories = new Map<string, PolicyFactory<unknown>>();
+  private readonly modules = new Map<string, PolicyFactory<unknown>>();
+  private sharedState: SharedPolicyState | undefined;
+
+  constructor(private readonly options: PolicyRegistryOptions = {}) {}
 
   register<O>(factory: PolicyFactory<O>): this {
     if (this.factories.has(factory.type))
@@ -25,54 +72,291 @@ export class PolicyRegistry {
     return [...this.factories.keys()];
   }
 
-  /** Validates a policy config (recursively, through children) and returns every problem with its path. */
-  validate(config: unknown, cdnIds: readonly string[], path: (string | number)[] = []): PolicyIssue[] {
-    const split = splitPolicyConfig(config);
-    if (typeof split === 'string') return [{ path, message: split }];
-    const factory = this.factories.get(split.type);
-    if (!factory) {
-      return [
-        {
-          path: [...path, 'type'],
-          message: `unknown policy type "${split.type}" (expected one of ${this.types().join(', ')})`,
+  /** Long-lived state handed to policies; created on first use (validation alone never needs it). */
+  get shared(): SharedPolicyState {
+    if (!this.sharedState) {
+      const objects = new Map<string, unknown>();
+      this.sharedState = {
+        sessions: new SessionMemory(this.options.sessions),
+        ledger: this.options.ledger ?? new InMemoryVolumeLedger(),
+        get<T>(key: string, init: () => T): T {
+          if (!objects.has(key)) objects.set(key, init());
+          return objects.get(key) as T;
         },
-      ];
+      };
     }
-    const parsed = factory.options.safeParse(split.options);
-    if (!parsed.success) {
-      return parsed.error.issues.map((i) => ({
-        path: [...path, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-        message: i.message,
-      }));
-    }
-    const problems = factory.check?.(parsed.data, { cdnIds }) ?? [];
-    return problems.map((p) => ({ path: [...path, ...p.path], message: p.message }));
+    return this.sharedState;
   }
 
-  /** Builds a policy from a config that validate() accepted. */
-  create(config: unknown, cdnIds: readonly string[], path: (string | number)[] = []): CdnSelectionPolicy {
-    const issues = this.validate(config, cdnIds, path);
-    if (issues.length > 0)
-      throw new Error(`invalid policy at ${issues[0]?.path.join('.')}: ${issues[0]?.message}`);
-    const split = splitPolicyConfig(config) as { type: string; options: Record<string, unknown> };
-    const factory = this.factories.get(split.type) as PolicyFactory<unknown>;
+  /** Validates a policy config (recursively, through children) and returns every problem with its path. */
+  validate(
+    config: unknown,
+    cdnIds: readonly string[],
+    at: Path = [],
+    options: ResolveOptions = {},
+  ): PolicyIssue[] {
+    return this.resolve(config, cdnIds, at, options).issues;
+  }
+
+  /**
+   * Validates a policy config and returns it with every custom module path made absolute: the config
+   * a server keeps, so building it later does not depend on the cwd or the config file's location.
+   */
+  resolve(config: unknown, cdnIds: readonly string[], at: Path = [], options: ResolveOptions = {}): Resolved {
+    const baseDir = options.baseDir ?? process.cwd();
+    const ref = splitPolicyConfig(config);
+    if (!('kind' in ref)) return { issues: ref.map((i) => ({ ...i, path: [...at, ...i.path] })), config };
+    const found = this.factoryFor(ref, baseDir);
+    if ('issue' in found) return { issues: [{ ...found.issue, path: [...at, ...found.issue.path] }], config };
+    const { factory } = found;
+    // A module policy's options sit under `options`; a built-in's sit next to `type`.
+    const optionsAt: Path = ref.kind === 'module' ? [...at, 'options'] : at;
+    const parsed = factory.options.safeParse(ref.options, { reportInput: true });
+    if (!parsed.success) {
+      return { issues: parsed.error.issues.flatMap((i) => formatZodIssue(i, optionsAt)), config };
+    }
+    const children: { path: Path; config: unknown }[] = [];
+    const ctx: CheckContext = {
+      cdnIds,
+      validateChild: (child, childPath) => {
+        const r = this.resolve(child, cdnIds, [], { baseDir });
+        children.push({ path: [...childPath], config: r.config });
+        return r.issues.map((i) => ({ path: [...childPath, ...i.path], message: i.message }));
+      },
+    };
+    const problems = factory.check?.(parsed.data, ctx) ?? [];
+    const issues = problems.map((p) => ({ path: [...optionsAt, ...p.path], message: p.message }));
+    let normalized = ref.options;
+    for (const c of children) normalized = setAt(normalized, c.path, c.config) as Record<string, unknown>;
+    return {
+      issues,
+      config:
+        ref.kind === 'module'
+          ? { module: found.resolvedPath, options: normalized }
+          : { type: ref.type, ...normalized },
+    };
+  }
+
+  /**
+   * Builds the policy for a config that validate() accepted. The root policy remembers each session's
+   * CDN (filling `session.previous` and reporting `switched`) and feeds the volume ledger from
+   * `observe({ kind: 'delivery' })`; wrap it in `sticky` in config for a minimum dwell time.
+   */
+  create(
+    config: unknown,
+    cdnIds: readonly string[],
+    at: Path = [],
+    options: ResolveOptions = {},
+  ): CdnSelectionPolicy {
+    const policy = this.build(config, cdnIds, at, options.baseDir ?? process.cwd());
+    const isSticky = isType(config, 'sticky');
+    const root = isSticky ? policy : withStickiness(policy, this.shared.sessions, { minDwellMs: 0 });
+    const ledger = this.shared.ledger;
+    return {
+      name: root.name,
+      select: (req) => root.select(req),
+      observe(event: PolicyEvent) {
+        if (event.kind === 'delivery')
+          ledger.add(event.cdn, (event.mediaSeconds * event.bitrateBps) / 8, event.at);
+        root.observe?.(event);
+      },
+    };
+  }
+
+  private build(config: unknown, cdnIds: readonly string[], at: Path, baseDir: string): CdnSelectionPolicy {
+    const resolved = this.resolve(config, cdnIds, at, { baseDir });
+    const first = resolved.issues[0];
+    if (first) throw new Error(`invalid policy at ${first.path.join('.')}: ${first.message}`);
+    const ref = splitPolicyConfig(resolved.config) as PolicyRef;
+    const found = this.factoryFor(ref, baseDir) as { factory: PolicyFactory<unknown> };
     const ctx: PolicyContext = {
       cdnIds,
-      createChild: (child, childPath) => this.create(child, cdnIds, [...path, ...childPath]),
+      createChild: (child, childPath) =>
+        this.build(
+          child,
+          cdnIds,
+          [...at, ...(ref.kind === 'module' ? ['options'] : []), ...childPath],
+          baseDir,
+        ),
+      shared: this.shared,
     };
-    return factory.create(factory.options.parse(split.options), ctx);
+    return found.factory.create(found.factory.options.parse(ref.options), ctx);
+  }
+
+  private factoryFor(
+    ref: PolicyRef,
+    baseDir: string,
+  ): { factory: PolicyFactory<unknown>; resolvedPath?: string } | { issue: PolicyIssue } {
+    if (ref.kind === 'builtin') {
+      const factory = this.factories.get(ref.type);
+      if (factory) return { factory };
+      return {
+        issue: {
+          path: ['type'],
+          message: `unknown policy type "${ref.type}" (expected one of ${this.types().join(', ')}, or module: PATH for a custom policy)`,
+        },
+      };
+    }
+    let resolvedPath: string;
+    let exported: unknown;
+    try {
+      // Resolves "./x.js" against the config's folder, and package names from its node_modules.
+      const req = createRequire(path.join(path.resolve(baseDir), 'switchyard.config'));
+      resolvedPath = req.resolve(ref.spec);
+      exported = this.modules.get(resolvedPath) ?? req(resolvedPath);
+    } catch (err) {
+      return {
+        issue: { path: ['module'], message: `cannot load "${ref.spec}" from ${baseDir}: ${firstLine(err)}` },
+      };
+    }
+    const factory = pickFactory(exported);
+    if (typeof factory === 'string')
+      return { issue: { path: ['module'], message: `"${ref.spec}": ${factory}` } };
+    this.modules.set(resolvedPath, factory);
+    return { factory, resolvedPath };
   }
 }
 
-function splitPolicyConfig(config: unknown): { type: string; options: Record<string, unknown> } | string {
+function isType(config: unknown, type: string): boolean {
+  return typeof config === 'object' && config !== null && (config as Record<string, unknown>).type === type;
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? text;
+}
+
+/** The factory a custom module exports (default export, `policy` export, or module.exports), or why not. */
+function pickFactory(exported: unknown): PolicyFactory<unknown> | string {
+  const record = (typeof exported === 'object' || typeof exported === 'function') && exported !== null;
+  const candidates = record
+    ? [(exported as Record<string, unknown>).default, (exported as Record<string, unknown>).policy, exported]
+    : [exported];
+  for (const c of candidates) {
+    if (typeof c !== 'object' || c === null) continue;
+    const f = c as Record<string, unknown>;
+    if (typeof f.create !== 'function') continue;
+    const schema = f.options as { safeParse?: unknown; parse?: unknown } | undefined;
+    if (typeof schema !== 'object' || schema === null || typeof schema.safeParse !== 'function') {
+      return 'expected the policy factory\'s "options" to be a zod schema (an object with safeParse)';
+    }
+    // A module's factory need not name a type; it is addressed by its path.
+    return (typeof f.type === 'string' ? c : { ...f, type: 'custom' }) as PolicyFactory<unknown>;
+  }
+  const keys = record ? Object.keys(exported as object) : [];
+  return `expected the module to export a policy factory { type, options, create } as its default export or as "policy", got ${
+    record ? `an export with keys [${keys.join(', ')}]` : describe(exported)
+  }`;
+}
+
+function splitPolicyConfig(config: unknown): PolicyRef | PolicyIssue[] {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    return 'expected a policy object like { type: weighted }';
+    return [
+      {
+        path: [],
+        message: `expected a policy object like { type: weighted } or { module: ./my-policy.js, options: {} }, got ${describe(config)}`,
+      },
+    ];
   }
-  const { type, ...options } = config as Record<string, unknown>;
-  if (typeof type !== 'string' || type === '') return 'expected a string "type" naming the policy';
-  return { type, options };
+  const { type, module, ...rest } = config as Record<string, unknown>;
+  if (module !== undefined) {
+    if (type !== undefined)
+      return [
+        {
+          path: ['type'],
+          message: 'expected either type (a built-in) or module (a custom policy), not both',
+        },
+      ];
+    if (typeof module !== 'string' || module === '')
+      return [
+        {
+          path: ['module'],
+          message: `expected a module path like ./policies/my-policy.js, got ${describe(module)}`,
+        },
+      ];
+    const { options, ...extra } = rest;
+    const unexpected = Object.keys(extra);
+    if (unexpected.length > 0) {
+      return unexpected.map((k) => ({
+        path: [k],
+        message: 'unexpected key next to module (a custom policy takes its options under "options")',
+      }));
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
+      return [{ path: ['options'], message: `expected an object, got ${describe(options)}` }];
+    return { kind: 'module', spec: module, options: (options ?? {}) as Record<string, unknown> };
+  }
+  if (typeof type !== 'string' || type === '')
+    return [{ path: ['type'], message: `expected a string naming the policy, got ${describe(type)}` }];
+  return { kind: 'builtin', type, options: rest };
 }
 
-export function builtinPolicies(): PolicyRegistry {
-  return new PolicyRegistry().register(weightedPolicy).register(failoverPolicy);
+/** A short description of a config value for "expected X, got Y" messages. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** Zod's issues as "expected X, got Y" messages at config paths. */
+export function formatZodIssue(issue: core.$ZodIssue, at: Path): PolicyIssue[] {
+  const p: Path = [...at, ...issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k))];
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return [{ path: p, message: `expected ${issue.expected}, got ${describe(input)}` }];
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      const what =
+        issue.origin === 'array' ? 'number of items' : issue.origin === 'string' ? 'length' : issue.origin;
+      const got = Array.isArray(input)
+        ? `${input.length} item(s)`
+        : typeof input === 'string'
+          ? `length ${input.length}`
+          : describe(input);
+      return [{ path: p, message: `expected ${what} ${op} ${String(bound)}, got ${got}` }];
+    }
+    case 'invalid_value':
+      return [
+        {
+          path: p,
+          message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(input)}`,
+        },
+      ];
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({ path: [...p, k], message: 'unknown option' }));
+    default:
+      return [{ path: p, message: issue.message }];
+  }
+}
+
+/** Returns a copy of `obj` with `value` at `path` (objects and arrays copied along the way). */
+function setAt(obj: unknown, at: Path, value: unknown): unknown {
+  if (at.length === 0) return value;
+  const [head, ...rest] = at as [string | number, ...Path];
+  if (Array.isArray(obj)) {
+    const copy = [...(obj as unknown[])];
+    copy[head as number] = setAt(copy[head as number], rest, value);
+    return copy;
+  }
+  const record = (typeof obj === 'object' && obj !== null ? obj : {}) as Record<string, unknown>;
+  return { ...record, [head]: setAt(record[head], rest, value) };
+}
+
+export function builtinPolicies(options: PolicyRegistryOptions = {}): PolicyRegistry {
+  return new PolicyRegistry(options)
+    .register(weightedPolicy)
+    .register(failoverPolicy)
+    .register(rulesPolicy)
+    .register(capacityPolicy)
+    .register(costPolicy)
+    .register(qoePolicy)
+    .register(splitPolicy)
+    .register(stickyPolicy);
 }

@@ -1,4 +1,6 @@
 import type { ZodType } from 'zod';
+import type { SessionMemory } from './session-memory';
+import type { VolumeLedger } from './ledger';
 
 export type CdnId = string;
 
@@ -37,12 +39,67 @@ export interface Selection {
   readonly reason: string;
   /** Every candidate, best first: feeds steering pathway priority and failover. */
   readonly ranked?: readonly CdnId[];
+  /**
+   * Set (by withStickiness / the `sticky` policy) when this decision moves the session off the CDN it
+   * had: the server logs one line per switch with session, from, to and reason.
+   */
+  readonly switched?: { readonly from: CdnId; readonly to: CdnId };
 }
+
+/**
+ * What the server tells policies after the fact, through CdnSelectionPolicy.observe. Every field is
+ * data the server already has; observe is synchronous and must stay cheap (no I/O).
+ */
+export type PolicyEvent =
+  | {
+      /**
+       * Media the session will fetch from `cdn` because of a manifest Switchyard served: estimated from
+       * the segments' duration and the variant's bandwidth (bytes = mediaSeconds * bitrateBps / 8).
+       */
+      readonly kind: 'delivery';
+      readonly sessionId: string;
+      readonly streamId: string;
+      readonly cdn: CdnId;
+      readonly mediaSeconds: number;
+      readonly bitrateBps: number;
+      readonly at: number;
+    }
+  | {
+      /** A player's report (CMCD on a playlist/segment request, or steering `_HLS_throughput`). */
+      readonly kind: 'cmcd';
+      readonly sessionId: string;
+      readonly cdn: CdnId;
+      readonly cmcd: Readonly<Record<string, string | number | boolean>>;
+      readonly at: number;
+    }
+  | {
+      /**
+       * The session was put on `cdn` by someone other than this policy (a wrapper kept it on its
+       * previous CDN): stateful policies fix their accounting with it.
+       */
+      readonly kind: 'assigned';
+      readonly sessionId: string;
+      readonly cdn: CdnId;
+      readonly at: number;
+    };
 
 /** Synchronous and on the hot path: no I/O. Data it needs arrives in the SelectionRequest. */
 export interface CdnSelectionPolicy {
   readonly name: string;
   select(req: SelectionRequest): Selection;
+  /** Optional: feedback after the decision. Composite policies forward it to their children. */
+  observe?(event: PolicyEvent): void;
+}
+
+/**
+ * In-process state that outlives one config: the registry owns it, so a config reload builds new
+ * policies over the same session memory, volume ledger and scores.
+ */
+export interface SharedPolicyState {
+  readonly sessions: SessionMemory;
+  readonly ledger: VolumeLedger;
+  /** One long-lived object per key (e.g. 'qoe:scores'), created on first use. */
+  get<T>(key: string, init: () => T): T;
 }
 
 export interface PolicyContext {
@@ -50,12 +107,28 @@ export interface PolicyContext {
   readonly cdnIds: readonly CdnId[];
   /** Builds a child policy from a nested policy config (for composing policies). */
   createChild(config: unknown, path: readonly (string | number)[]): CdnSelectionPolicy;
+  /** State that survives config reloads (session memory, volume ledger, scores). */
+  readonly shared: SharedPolicyState;
+}
+
+export interface PolicyIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface CheckContext {
+  readonly cdnIds: readonly CdnId[];
+  /**
+   * Validates a nested policy config (recursively); `path` is relative to this policy's options, e.g.
+   * ['rules', 2, 'policy']. Returns its problems with paths relative to this policy's options.
+   */
+  validateChild(config: unknown, path: readonly (string | number)[]): PolicyIssue[];
 }
 
 export interface PolicyFactory<O> {
   readonly type: string;
   readonly options: ZodType<O>;
   /** Checks options against the rest of the config (e.g. CDN ids); returns problems as messages. */
-  check?(options: O, ctx: Pick<PolicyContext, 'cdnIds'>): { path: (string | number)[]; message: string }[];
+  check?(options: O, ctx: CheckContext): PolicyIssue[];
   create(options: O, ctx: PolicyContext): CdnSelectionPolicy;
 }
