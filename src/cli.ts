@@ -72,11 +72,21 @@ async function serve(args: string[]): Promise<number> {
   const logger = createLogger(config.log.level, { pretty: values.pretty });
   const server = createSwitchyard(config, { logger });
   const url = await server.listen({ port, host: values.host });
+  const watcher = server.watchConfig(path.resolve(values.config));
+  const onHup = () => void watcher.reload();
+  process.on('SIGHUP', onHup);
   logger.info(
-    { event: 'listening', url, streams: config.streams.map((s) => s.id), cdns: config.cdns.map((c) => c.id) },
+    {
+      event: 'listening',
+      url,
+      admin: server.adminUrl() ?? (config.admin.token ? `${url}admin/` : 'off'),
+      streams: config.streams.map((s) => s.id),
+      cdns: config.cdns.map((c) => c.id),
+    },
     `switchyard listening on ${url}`,
   );
   await untilSignal();
+  process.off('SIGHUP', onHup);
   logger.info({ event: 'shutdown' }, 'draining and shutting down');
   await server.close();
   return 0;

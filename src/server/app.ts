@@ -1,13 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SwitchyardError } from '../errors';
 import { sendError } from './http-errors';
+import { adminRouter } from './admin';
 import type { Runtime } from './runtime';
 
 /**
  * Everything that is not a manifest: health, readiness, operator API. Express is good at these and
  * too slow for the manifest hot path (see DESIGN.md), which is handled before a request gets here.
  */
-export function createApp(runtime: Runtime): express.Express {
+export function createApp(runtime: Runtime, options: { admin?: boolean } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -32,6 +33,8 @@ export function createApp(runtime: Runtime): express.Express {
       healthyCdns: healthy,
     });
   });
+
+  if (options.admin !== false) app.use('/admin', adminRouter(runtime));
 
   app.use((req, _res, next) => {
     next(

@@ -24,6 +24,17 @@ export interface ConfigState {
   readonly publicBase: string;
 }
 
+export interface SwitchEvent {
+  readonly at: number;
+  readonly session: string;
+  readonly stream: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+const MAX_SWITCH_EVENTS = 200;
+
 export interface RuntimeOptions {
   logger: Logger;
   policies?: PolicyRegistry;
@@ -51,7 +62,11 @@ export class Runtime {
   private cacheInstance!: ManifestCache<ParsedManifest>;
   private version = 0;
   /** Set when the last reload attempt failed: what an operator sees on /admin/config. */
-  lastReloadError: string | null = null;
+  lastReloadError: { at: number; message: string } | null = null;
+  /** The most recent CDN switches, newest last (bounded). */
+  readonly recentSwitches: SwitchEvent[] = [];
+  /** Where the config came from, when it came from a file. */
+  configSource: string | undefined;
 
   constructor(config: Config, options: RuntimeOptions) {
     this.logger = options.logger;
@@ -81,6 +96,34 @@ export class Runtime {
   reload(config: Config): void {
     this.apply(config);
     this.lastReloadError = null;
+    this.logger.info({ event: 'config_reload', ok: true, version: this.current.version }, 'config applied');
+  }
+
+  /** A rejected reload: logged with every field path, kept for /admin/config. */
+  reloadFailed(err: Error): void {
+    this.lastReloadError = { at: this.now(), message: err.message };
+    this.logger.error(
+      { event: 'config_reload', ok: false, version: this.current.version, error: err.message },
+      'config rejected; the previous config keeps serving',
+    );
+  }
+
+  recordSwitch(event: Omit<SwitchEvent, 'at'>): void {
+    const full = { at: this.now(), ...event };
+    this.recentSwitches.push(full);
+    if (this.recentSwitches.length > MAX_SWITCH_EVENTS)
+      this.recentSwitches.splice(0, this.recentSwitches.length - MAX_SWITCH_EVENTS);
+    this.logger.info(
+      {
+        event: 'cdn_switch',
+        session: event.session,
+        stream: event.stream,
+        from: event.from,
+        to: event.to,
+        reason: event.reason,
+      },
+      'session switched CDN',
+    );
   }
 
   private apply(config: Config): void {

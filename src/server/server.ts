@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema';
+import { ConfigWatcher } from '../config/watch';
 import { createApp } from './app';
 import { handleManifestRequest } from './manifest-handler';
 import { sendError } from './http-errors';
@@ -9,9 +10,44 @@ import { Runtime, type RuntimeOptions } from './runtime';
 export interface SwitchyardServer {
   readonly runtime: Runtime;
   readonly http: Server;
+  /** The operator listener when `admin.listen` is configured. */
+  readonly adminHttp: Server | undefined;
   /** Listens on the config's host/port (or the override); resolves to the base URL. */
   listen(override?: { host?: string; port?: number }): Promise<string>;
-  close(): Promise<void>;
+  /** Base URL of the admin listener, once listening (undefined when admin shares the main one). */
+  adminUrl(): string | undefined;
+  /**
+   * Watches the config file and applies every valid change (and re-reads on reload(), e.g. SIGHUP).
+   * Listen addresses are read once at start; everything else applies to the very next request.
+   */
+  watchConfig(file: string): ConfigWatcher;
+  /** Stops accepting, lets in-flight requests finish (bounded by drainMs), then closes. */
+  close(drainMs?: number): Promise<void>;
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve(`http://${h}:${addr.port}/`);
+    });
+  });
+}
+
+function closeGracefully(server: Server, drainMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const force = setTimeout(() => server.closeAllConnections(), drainMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 /**
@@ -20,7 +56,8 @@ export interface SwitchyardServer {
  */
 export function createSwitchyard(config: Config, options: RuntimeOptions): SwitchyardServer {
   const runtime = new Runtime(config, options);
-  const app = createApp(runtime);
+  const separateAdmin = config.admin.listen !== undefined;
+  const app = createApp(runtime, { admin: !separateAdmin });
   const http = createServer(
     { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
     (req, res) => {
@@ -33,29 +70,44 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
     },
   );
   http.keepAliveTimeout = 65_000;
+  const adminHttp = separateAdmin ? createServer(createApp(runtime, { admin: true })) : undefined;
+  let adminBase: string | undefined;
+  let watcher: ConfigWatcher | undefined;
   return {
     runtime,
     http,
+    adminHttp,
     async listen(override = {}) {
-      const host = override.host ?? config.listen.host;
-      const port = override.port ?? config.listen.port;
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          http.off('error', reject);
-          resolve();
-        });
-      });
+      const url = await listenOn(
+        http,
+        override.host ?? config.listen.host,
+        override.port ?? config.listen.port,
+      );
+      if (adminHttp && config.admin.listen)
+        adminBase = await listenOn(adminHttp, config.admin.listen.host, config.admin.listen.port);
       runtime.start();
-      const addr = http.address() as AddressInfo;
-      const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `http://${h}:${addr.port}/`;
+      return url;
     },
-    async close() {
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeIdleConnections();
-      });
+    adminUrl: () => adminBase,
+    watchConfig(file) {
+      runtime.configSource = file;
+      watcher = new ConfigWatcher(
+        file,
+        {
+          onConfig: (next) => runtime.reload(next),
+          onError: (err) => runtime.reloadFailed(err),
+        },
+        { loadOptions: { policies: runtime.policies } },
+      );
+      watcher.start();
+      return watcher;
+    },
+    async close(drainMs = 10_000) {
+      watcher?.stop();
+      await Promise.all([
+        closeGracefully(http, drainMs),
+        adminHttp ? closeGracefully(adminHttp, drainMs) : undefined,
+      ]);
       await runtime.close();
     },
   };

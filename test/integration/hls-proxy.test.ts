@@ -286,6 +286,8 @@ describe('HTTP surface', () => {
     const post = await fetch(`${stack.url}vod/master.m3u8`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect((await get(`${stack.url}healthz`)).status).toBe(200);
+    // No admin.token configured: the operator API does not exist.
+    expect((await get(`${stack.url}admin/state`)).status).toBe(404);
     const ready = await get(`${stack.url}readyz`);
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-powered-by')).toBeNull();

@@ -1,0 +1,86 @@
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, loadConfigFile } from './load';
+import type { Config } from './schema';
+
+export interface ConfigWatcherEvents {
+  /** A valid new config: apply it. Throwing here counts as a failed reload. */
+  onConfig(config: Config): void;
+  /** An invalid one (or an apply failure): the old config keeps serving. */
+  onError(error: ConfigError | Error): void;
+}
+
+/**
+ * Watches a config file and re-reads it on change (and whenever reload() is called, e.g. on SIGHUP).
+ * The folder is watched, not the file: editors and Kubernetes ConfigMaps replace files by rename,
+ * which a watch on the old inode would miss. Bursts of events are debounced into one reload.
+ */
+export class ConfigWatcher {
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private lastText: string | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly events: ConfigWatcherEvents,
+    private readonly options: {
+      debounceMs?: number;
+      loadOptions?: Parameters<typeof loadConfigFile>[1];
+    } = {},
+  ) {}
+
+  /** Starts watching; the file as it is now counts as applied (the caller loaded it at start-up). */
+  start(): void {
+    try {
+      this.lastText = readFileSync(this.file, 'utf8');
+    } catch {
+      this.lastText = undefined;
+    }
+    const dir = path.dirname(this.file);
+    const base = path.basename(this.file);
+    this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+      if (name === null || name === base || name.startsWith('..data')) this.schedule();
+    });
+    this.watcher.on('error', (err) => this.events.onError(err));
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Re-reads now (SIGHUP); resolves when this reload has been applied or rejected. */
+  reload(): Promise<void> {
+    this.running = this.running.then(() => this.load(true));
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.running.then(() => this.load(false));
+    }, this.options.debounceMs ?? 100);
+    this.timer.unref();
+  }
+
+  private async load(force: boolean): Promise<void> {
+    let config: Config;
+    try {
+      const text = await readFile(this.file, 'utf8').catch(() => undefined);
+      // Touching a file, or an event for a sibling, is not a change.
+      if (!force && text !== undefined && text === this.lastText) return;
+      config = await loadConfigFile(this.file, this.options.loadOptions);
+      this.lastText = text;
+    } catch (err) {
+      this.events.onError(err as Error);
+      return;
+    }
+    try {
+      this.events.onConfig(config);
+    } catch (err) {
+      this.events.onError(err as Error);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { SwitchyardError } from '../errors';
+import type { Runtime } from './runtime';
+
+/** Constant-time comparison of bearer tokens of any length (hashes first, so lengths do not leak). */
+function sameToken(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The config as an operator may see it: secrets and tokens replaced. */
+export function redactedConfig(runtime: Runtime): unknown {
+  const c = runtime.state.config;
+  return {
+    ...c,
+    secrets: c.secrets.map(() => '[redacted]'),
+    admin: { ...c.admin, token: c.admin.token === undefined ? undefined : '[redacted]' },
+  };
+}
+
+/**
+ * The operator API. Off (404) unless `admin.token` is configured; every call needs
+ * `Authorization: Bearer <token>`. The token is read from the current config on every request, so
+ * rotating it is a config reload.
+ */
+export function adminRouter(runtime: Runtime): Router {
+  const router = express.Router();
+  router.use((req: Request, _res: Response, next: NextFunction) => {
+    const token = runtime.state.config.admin.token;
+    if (token === undefined)
+      return next(new SwitchyardError('NOT_FOUND', 'the admin API is off (no admin.token configured)'));
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (given === '' || !sameToken(given, token))
+      return next(new SwitchyardError('UNAUTHORIZED', 'admin API needs a valid bearer token'));
+    next();
+  });
+  router.use(express.json({ limit: '16kb' }));
+
+  router.get('/config', (_req, res) => {
+    res.json({
+      version: runtime.state.version,
+      loadedAt: new Date(runtime.state.loadedAt).toISOString(),
+      source: runtime.configSource ?? null,
+      lastError: runtime.lastReloadError
+        ? { at: new Date(runtime.lastReloadError.at).toISOString(), message: runtime.lastReloadError.message }
+        : null,
+      config: redactedConfig(runtime),
+    });
+  });
+
+  router.get('/state', (_req, res) => {
+    const now = runtime.now();
+    const views = runtime.monitor.views(runtime.share.shares(now));
+    res.json({
+      configVersion: runtime.state.version,
+      policy: runtime.state.policy.name,
+      cdns: views.map((v) => {
+        const h = runtime.monitor.health(v.id);
+        return {
+          id: v.id,
+          baseUrl: v.baseUrl,
+          weight: v.weight,
+          healthy: v.healthy,
+          drained: h?.drained ?? false,
+          probeHealthy: h?.healthy ?? null,
+          errorRate: v.errorRate,
+          latencyMs: v.latencyMs,
+          share: v.share,
+          lastError: h?.lastError ?? null,
+          lastProbeAt: h?.lastProbeAt ? new Date(h.lastProbeAt).toISOString() : null,
+        };
+      }),
+      recentSwitches: runtime.recentSwitches
+        .slice(-50)
+        .map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
+    });
+  });
+
+  const drain = (drained: boolean) => (req: Request, res: Response, next: NextFunction) => {
+    const id = String(req.params.id);
+    if (!runtime.monitor.setDrained(id, drained))
+      return next(new SwitchyardError('NOT_FOUND', `no CDN "${id.slice(0, 64)}"`));
+    runtime.logger.warn(
+      { event: drained ? 'cdn_drain' : 'cdn_undrain', cdn: id },
+      drained ? 'CDN drained by operator' : 'CDN undrained by operator',
+    );
+    res.json({ id, drained });
+  };
+  router.post('/cdns/:id/drain', drain(true));
+  router.post('/cdns/:id/undrain', drain(false));
+  return router;
+}
