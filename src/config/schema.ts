@@ -26,18 +26,33 @@ const httpBase = (what: string) =>
       `the ${what} URL must end with "/" (it is a base that paths are appended to)`,
     );
 
-const healthSchema = z.strictObject({
+const healthFields = {
   /** Path probed on each CDN, relative to its baseUrl. */
-  path: z.string().default('/'),
-  interval: duration.default(2000),
-  timeout: duration.default(1000),
+  path: z.string(),
+  interval: duration,
+  timeout: duration,
   /** Consecutive successes that make an unhealthy CDN healthy again. */
-  rise: z.number().int().min(1).default(2),
+  rise: z.number().int().min(1),
   /** Consecutive failures that make a healthy CDN unhealthy. */
-  fall: z.number().int().min(1).default(2),
+  fall: z.number().int().min(1),
   /** HTTP statuses below this count as success. */
-  maxStatus: z.number().int().min(200).max(600).default(400),
+  maxStatus: z.number().int().min(200).max(600),
+};
+
+const healthSchema = z.strictObject({
+  path: healthFields.path.default('/'),
+  interval: healthFields.interval.default(2000),
+  timeout: healthFields.timeout.default(1000),
+  rise: healthFields.rise.default(2),
+  fall: healthFields.fall.default(2),
+  maxStatus: healthFields.maxStatus.default(400),
 });
+
+/**
+ * Per-CDN overrides hold only what is written: `healthSchema.partial()` would fill in its defaults and
+ * so override the global `health` settings the runtime merges these over.
+ */
+const healthOverrideSchema = z.strictObject(healthFields).partial();
 
 /** First path segments Switchyard routes itself; a stream cannot use them as its id. */
 export const RESERVED_STREAM_IDS: ReadonlySet<string> = new Set([
@@ -69,7 +84,7 @@ const cdnSchema = z.strictObject({
       'expected a template ending in {path}, e.g. "{stream}/{path}" or "vod/{path}"',
     ),
   tags: z.record(z.string(), z.string()).default({}),
-  health: healthSchema.partial().optional(),
+  health: healthOverrideSchema.optional(),
 });
 
 const keysSchema = z.strictObject({
