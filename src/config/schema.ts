@@ -180,6 +180,16 @@ export const configSchema = z
         maxRedirects: 3,
       }),
     cors: z.strictObject({ allowOrigin: z.string().default('*') }).default({ allowOrigin: '*' }),
+    /** Operator API under /admin/*: off unless a bearer token is configured. */
+    admin: z
+      .strictObject({
+        token: z.string().min(16, 'expected an admin token of at least 16 characters').optional(),
+        /** Serve /admin/* on its own listener instead of the player-facing one. */
+        listen: z
+          .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) })
+          .optional(),
+      })
+      .default({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
