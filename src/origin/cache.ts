@@ -63,6 +63,9 @@ export class ManifestCache<T> {
       allowStale: false,
       noDeleteOnStaleGet: true,
       perf: { now: () => this.now() },
+      // lru-cache otherwise reuses one reading of the clock for 1 ms of real time (a timer), so an
+      // injected clock that jumps (tests, simulations) was ignored until real time moved on.
+      ttlResolution: 0,
       fetchMethod: (_key, staleValue, { options, context }) => this.fill(staleValue, options, context),
     });
   }
