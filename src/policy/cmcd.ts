@@ -13,7 +13,7 @@ export const CMCD_HEADERS = ['cmcd-request', 'cmcd-object', 'cmcd-status', 'cmcd
 /** Longest payload read (the spec has no limit; real payloads are a few hundred bytes). */
 const MAX_PAYLOAD = 4096;
 const MAX_KEYS = 64;
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
 
 /** Parses a decoded CMCD payload (`br=3200,bs,ot=v,sid="abc"`) into a record; the first of a repeated key wins. */
@@ -96,17 +96,26 @@ export function parseCmcdQuery(query: string): CmcdData | undefined {
     if (end === -1) end = query.length;
     if (query.startsWith('CMCD=', start)) {
       const raw = query.slice(start + 5, end);
-      let decoded = raw;
-      try {
-        decoded = decodeURIComponent(raw);
-      } catch {
-        // keep raw: garbage in, best effort out
-      }
-      return parseCmcd(decoded);
+      return parseCmcd(percentDecode(raw));
     }
     start = end + 1;
   }
   return undefined;
+}
+
+/** decodeURIComponent, except that a malformed escape is kept as sent instead of failing the whole value. */
+function percentDecode(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
 }
 
 /** Merges the four CMCD-* headers (Node lower-cases header names); undefined when none is present. */

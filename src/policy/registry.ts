@@ -222,7 +222,9 @@ function isType(config: unknown, type: string): boolean {
 }
 
 function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  // Not `instanceof Error`: errors thrown by a module from another realm (vm, jest) are not.
+  const message = (err as { message?: unknown } | null)?.message;
+  const text = typeof message === 'string' ? message : String(err);
   return text.split('\n')[0] ?? text;
 }
 
