@@ -1,0 +1,97 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** The built CLI, as a user runs it (npm test builds first). */
+const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+}
+
+function tmpFile(name: string, text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'switchyard-cli-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+test('--help lists every command and --version prints the package version', () => {
+  const help = run(['--help']);
+  expect(help.status).toBe(0);
+  for (const cmd of ['serve', 'demo', 'check-config']) expect(help.stdout).toContain(`switchyard ${cmd}`);
+  expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  const bad = run(['frobnicate']);
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toContain('unknown command');
+});
+
+test('check-config accepts the shipped examples', () => {
+  const demo = run(['check-config', 'examples/demo.yaml']);
+  expect(demo.stderr).toBe('');
+  expect(demo.status).toBe(0);
+  expect(demo.stdout).toMatch(/ok \(\d+ stream\(s\), 2 CDN\(s\), policy weighted\)/);
+  expect(run(['check-config', 'examples/config.yaml'], { SWITCHYARD_SECRET: 'x'.repeat(32) }).status).toBe(0);
+});
+
+test('check-config prints each error with the path of its field and exits 2', () => {
+  const file = tmpFile(
+    'bad.yaml',
+    [
+      'secrets: [short]',
+      'streams:',
+      '  - { id: live1, origin: "ftp://nope/" }',
+      'cdns:',
+      '  - { id: a, baseUrl: http://127.0.0.1:9101/, weight: -1, colour: red }',
+      'policy: { type: failover, order: [zz] }',
+    ].join('\n'),
+  );
+  const res = run(['check-config', file]);
+  expect(res.status).toBe(2);
+  expect(res.stderr).toContain('secrets.0: expected a secret of at least 16 characters');
+  expect(res.stderr).toMatch(/streams\.0\.origin: expected an absolute http\(s\) origin URL/);
+  expect(res.stderr).toMatch(/cdns\.0\.weight: /);
+  expect(res.stderr).toMatch(/cdns\.0: .*colour/);
+  const env = run(['check-config', 'examples/config.yaml'], { SWITCHYARD_SECRET: '' });
+  expect(env.status).toBe(2);
+  expect(env.stderr).toContain('secrets.0: environment variable SWITCHYARD_SECRET is not set');
+  expect(run(['check-config', '/nonexistent.yaml']).stderr).toContain('cannot read /nonexistent.yaml');
+});
+
+test('serve answers on the configured port and exits cleanly on SIGTERM', async () => {
+  const file = tmpFile(
+    'ok.yaml',
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      "secrets: ['cli-test-secret-0123456789']",
+      'streams: [{ id: live, origin: http://127.0.0.1:9/live/ }]',
+      'cdns: [{ id: a, baseUrl: http://127.0.0.1:9/ }]',
+      'health: { interval: 1h }',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (c: string) => (out += c));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 10_000);
+    child.stdout.on('data', () => {
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+  });
+  expect((await fetch(`${url}healthz`)).status).toBe(200);
+  // The origin (port 9, discard) refuses: a clean 502 JSON error, not a crash.
+  const res = await fetch(`${url}live/master.m3u8`);
+  expect(res.status).toBe(502);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ORIGIN_UNREACHABLE');
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+    child.kill('SIGTERM');
+  });
+  expect(code).toBe(0);
+  expect(out).toContain('"event":"shutdown"');
+});
