@@ -143,6 +143,15 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/**
+ * Drops a response body we will not read. undici's body emits RequestAbortedError when destroyed
+ * unread; without a listener that 'error' event is an uncaught exception that kills the process.
+ */
+function discard(res: Awaited<ReturnType<typeof request>>): void {
+  res.body.on('error', () => undefined);
+  res.body.destroy();
+}
+
 async function readBody(
   res: Awaited<ReturnType<typeof request>>,
   maxBytes: number,
@@ -150,7 +159,7 @@ async function readBody(
 ): Promise<string> {
   const declared = Number(header(res.headers, 'content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    res.body.destroy();
+    discard(res);
     throw tooLarge(maxBytes);
   }
   const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
@@ -159,7 +168,7 @@ async function readBody(
   else if (encoding === 'br') decoder = createBrotliDecompress();
   else if (encoding === 'deflate') decoder = createInflate();
   else if (encoding !== 'identity' && encoding !== '') {
-    res.body.destroy();
+    discard(res);
     throw new SwitchyardError(
       'ORIGIN_BAD_ENCODING',
       `origin used an unsupported content-encoding "${encoding}"`,
@@ -176,7 +185,7 @@ async function readBody(
       chunks.push(chunk);
     }
   } catch (err) {
-    res.body.destroy();
+    discard(res);
     decoder?.destroy();
     if (err instanceof SwitchyardError) throw err;
     if (decoder && (err as { code?: string }).code?.startsWith('Z_')) {
