@@ -440,7 +440,10 @@ function understand(text: string, manifestUrl: string, originBase: string, root:
   const fromAttribute = parseDuration(attribute(root, 'minimumUpdatePeriod')?.value);
   let parsed: MpdManifest | undefined;
   try {
-    parsed = parseMpd(text, { manifestUri: manifestUrl });
+    parsed =
+      segmentEstimate(root, Date.now()) <= MAX_EXPANDED_SEGMENTS
+        ? parseMpd(text, { manifestUri: manifestUrl })
+        : undefined;
   } catch {
     parsed = undefined;
   }
@@ -451,6 +454,45 @@ function understand(text: string, manifestUrl: string, originBase: string, root:
     minimumUpdatePeriodMs: fromAttribute === undefined ? undefined : (mup ?? fromAttribute),
     newestSegmentPath: last?.resolvedUri ? relativeTo(originBase, last.resolvedUri) : undefined,
   };
+}
+
+/**
+ * mpd-parser expands every segment of every Representation into objects. A live MPD with an old
+ * availabilityStartTime and no timeShiftBufferDepth, or a long VOD with short segments, would make
+ * millions of them on the hot path of a cache fill (an origin could exhaust the heap). Above this
+ * estimate the MPD is understood from its own attributes alone (newestSegmentPath stays undefined).
+ */
+const MAX_EXPANDED_SEGMENTS = 50_000;
+
+/** A conservative (high) estimate of how many segments mpd-parser would generate. */
+function segmentEstimate(root: XmlElement, now: number): number {
+  let minDuration = Infinity;
+  let maxTimescale = 1;
+  let representations = 0;
+  let timelineEntries = 0;
+  const visit = (el: XmlElement): void => {
+    if (el.local === 'Representation') representations++;
+    if (el.local === 'S') timelineEntries++;
+    const ts = Number(attribute(el, 'timescale')?.value);
+    if (Number.isFinite(ts) && ts > maxTimescale) maxTimescale = ts;
+    const d = Number(attribute(el, el.local === 'S' ? 'd' : 'duration')?.value);
+    if ((el.local === 'S' || el.local.startsWith('Segment')) && Number.isFinite(d) && d > 0) {
+      minDuration = Math.min(minDuration, d);
+    }
+    el.children.forEach(visit);
+  };
+  visit(root);
+  const attr = (name: string): string | undefined => attribute(root, name)?.value;
+  let windowMs: number;
+  if (attr('type')?.trim() === 'dynamic') {
+    const ast = Date.parse(attr('availabilityStartTime') ?? '');
+    windowMs = parseDuration(attr('timeShiftBufferDepth')) ?? (Number.isFinite(ast) ? now - ast : Infinity);
+  } else {
+    windowMs = parseDuration(attr('mediaPresentationDuration')) ?? 0;
+    for (const p of root.children) windowMs += parseDuration(attribute(p, 'duration')?.value) ?? 0;
+  }
+  const perRepresentation = minDuration === Infinity ? 0 : windowMs / 1000 / (minDuration / maxTimescale);
+  return Math.max(1, representations) * perRepresentation + timelineEntries;
 }
 
 /** xs:duration (PnYnMnDTnHnMnS) in ms; months and years as 30 and 365 days. */
