@@ -47,9 +47,11 @@ const mangle = fc.oneof(
   }),
 );
 
-function apply(text: string, edits: readonly fc.RecordValue<unknown>[]): string {
+type Mangle = { kind: string; at: number; len?: number; text?: string };
+
+function apply(text: string, edits: readonly Mangle[]): string {
   let out = text;
-  for (const e of edits as { kind: string; at: number; len?: number; text?: string }[]) {
+  for (const e of edits) {
     const at = out.length === 0 ? 0 : e.at % (out.length + 1);
     if (e.kind === 'cut') out = out.slice(0, at);
     else if (e.kind === 'delete') out = out.slice(0, at) + out.slice(at + (e.len ?? 1));

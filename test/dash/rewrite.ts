@@ -45,7 +45,10 @@ const INSERTED = '@@SWITCHYARD-INSERTED@@';
  */
 export function outsideSlots(manifest: DashManifest): string {
   const joined = render(manifest.template, (s) => (s.original === '' ? INSERTED : s.original));
-  return joined.replace(/<((?:[\w.-]+:)?(?:BaseURL|Location))>@@SWITCHYARD-INSERTED@@<\/\1>(\r?\n[ \t]*)?/g, '');
+  return joined.replace(
+    /<((?:[\w.-]+:)?(?:BaseURL|Location))>@@SWITCHYARD-INSERTED@@<\/\1>(\r?\n[ \t]*)?/g,
+    '',
+  );
 }
 
 /** Normalises a URL as mpd-parser's resolver (WHATWG URL) would write it. */
