@@ -68,7 +68,7 @@ describe('validateConfig', () => {
     expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(cfg.session.maxAge).toBe(86_400_000);
     expect(cfg.policy).toEqual({ type: 'weighted' });
-    expect(cfg.streams[0]).toEqual({
+    expect(cfg.streams[0]).toMatchObject({
       id: 'live1',
       origin: 'https://origin.example.com/live1/',
       mode: 'rewrite',
