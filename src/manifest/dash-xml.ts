@@ -250,9 +250,13 @@ export function parseXml(text: string): XmlDocument {
         (scope as Map<string, string>).set(a.qname === 'xmlns' ? '' : a.qname.slice(6), values[k] as string);
       }
     });
-    const split = (name: string, isElement: boolean): { prefix: string; local: string; ns: string | undefined } => {
+    const split = (
+      name: string,
+      isElement: boolean,
+    ): { prefix: string; local: string; ns: string | undefined } => {
       const colon = name.indexOf(':');
-      if (colon < 0) return { prefix: '', local: name, ns: isElement ? scope.get('') || undefined : undefined };
+      if (colon < 0)
+        return { prefix: '', local: name, ns: isElement ? scope.get('') || undefined : undefined };
       const prefix = name.slice(0, colon);
       const ns = scope.get(prefix);
       if (ns === undefined && prefix !== 'xmlns') throw invalidXml(`undeclared prefix "${prefix}"`, text, i);
