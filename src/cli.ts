@@ -5,6 +5,7 @@ import { ConfigError, loadConfigFile } from './config/load';
 import { createLogger } from './log';
 import { createSwitchyard } from './server/server';
 import { runDemo } from './demo';
+import { loadtestCommand } from './loadtest/cli';
 import { version } from './version';
 
 const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS
@@ -13,6 +14,7 @@ Usage:
   switchyard serve --config FILE [--port N] [--host H]   run the proxy
   switchyard demo [--port N]                             fixture origin + 2 fixture CDNs + proxy on 127.0.0.1
   switchyard check-config FILE                           validate a config; prints each error with its field path
+  switchyard loadtest [--sessions N --duration S ...]    simulated players + CDN faults (loadtest --help)
   switchyard --help | --version
 
 serve:
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return demo(rest);
     case 'check-config':
       return checkConfig(rest);
+    case 'loadtest':
+      return loadtestCommand(rest);
     default:
       process.stderr.write(`switchyard: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -1,0 +1,356 @@
+/**
+ * One simulated viewer: master (or MPD) → chosen variant → the media playlist reloaded on the spec's
+ * schedule → every new segment fetched from wherever the playlist points. Segments are fetched one at
+ * a time on their own loop, as a player's buffer does, while the manifest loop keeps its own timing.
+ */
+import { readMpd, type DashSnapshot } from './dash';
+import {
+  PlaylistError,
+  chooseByBandwidth,
+  isMasterPlaylist,
+  parseMasterVariants,
+  parseMediaPlaylist,
+  withPlayerQuery,
+  type HlsMediaSnapshot,
+  type VariantChoice,
+} from './hls';
+import { StoppedError, TransportError, type HttpClient, type HttpResult } from './http';
+import type { Recorder } from './recorder';
+import {
+  blockingTimeoutMs,
+  dashReloadDelayMs,
+  hlsReloadPlan,
+  retryDelayMs,
+  vodSegmentDueAt,
+  type PlaylistPosition,
+} from './schedule';
+
+export type Protocol = 'hls' | 'dash';
+
+export interface Entry {
+  readonly instance: number;
+  readonly url: string;
+  readonly protocol: Protocol;
+}
+
+export interface PlayerContext {
+  readonly http: HttpClient;
+  readonly recorder: Recorder;
+  /** The CDN id a segment URL belongs to. */
+  readonly cdnOf: (url: string) => string;
+  readonly segmentMethod: 'GET' | 'HEAD';
+  readonly variant: VariantChoice;
+  /** Aborted when the run stops. */
+  readonly stop: AbortSignal;
+  readonly random: () => number;
+  readonly now: () => number;
+}
+
+/** Live players start this many segments behind the live edge (hls.js's default sync count). */
+export const LIVE_START_SEGMENTS = 3;
+/** VOD players keep this much media buffered ahead of the playhead. */
+export const VOD_BUFFER_AHEAD_S = 6;
+const MANIFEST_TIMEOUT_MS = 10_000;
+const SEGMENT_TIMEOUT_MS = 10_000;
+
+interface QueuedSegment {
+  readonly uri: string;
+  readonly range: string | undefined;
+  readonly init: string | undefined;
+  readonly dueAt: number;
+}
+
+/** Resolves after `ms`, or at once when `stop` aborts. */
+export function sleep(ms: number, stop: AbortSignal): Promise<void> {
+  if (ms <= 0 || stop.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Fetches segments in order, each when it is due; one request at a time per player. */
+class SegmentLoop {
+  private readonly queue: QueuedSegment[] = [];
+  private readonly inits = new Set<string>();
+  private wake: (() => void) | undefined;
+  private lastCdn: string | undefined;
+  private closed = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly ctx: PlayerContext,
+    private readonly session: number,
+  ) {
+    this.done = this.run();
+  }
+
+  push(items: readonly QueuedSegment[]): void {
+    this.queue.push(...items);
+    this.wake?.();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** No more segments will come: the loop ends once the queue is empty. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    const { ctx } = this;
+    const onStop = (): void => this.wake?.();
+    ctx.stop.addEventListener('abort', onStop);
+    try {
+      while (!ctx.stop.aborted) {
+        const next = this.queue.shift();
+        if (next === undefined) {
+          if (this.closed) return;
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = undefined;
+          continue;
+        }
+        await sleep(next.dueAt - ctx.now(), ctx.stop);
+        if (ctx.stop.aborted) return;
+        if (next.init !== undefined && !this.inits.has(next.init)) {
+          this.inits.add(next.init);
+          await this.fetch(next.init, undefined);
+        }
+        if (ctx.stop.aborted) return;
+        await this.fetch(next.uri, next.range);
+      }
+    } finally {
+      ctx.stop.removeEventListener('abort', onStop);
+    }
+  }
+
+  private async fetch(uri: string, range: string | undefined): Promise<void> {
+    const { ctx } = this;
+    const cdn = ctx.cdnOf(uri);
+    if (this.lastCdn !== undefined && this.lastCdn !== cdn) ctx.recorder.switched(this.session);
+    this.lastCdn = cdn;
+    ctx.recorder.segmentSent(cdn);
+    // Once sent, a segment request runs to its end even when the run stops, so the counts match
+    // the CDNs' own logs.
+    const never = new AbortController().signal;
+    try {
+      const res = await ctx.http.send(
+        { url: uri, method: ctx.segmentMethod, range, timeoutMs: SEGMENT_TIMEOUT_MS, body: 'count' },
+        never,
+      );
+      const ok = res.status >= 200 && res.status < 300;
+      ctx.recorder.segmentDone(cdn, res.ms, res.bytes, ok ? undefined : `http_${res.status}`);
+    } catch (err) {
+      const e = err instanceof TransportError ? err : undefined;
+      ctx.recorder.segmentDone(cdn, e?.ms ?? 0, 0, e?.kind ?? 'error');
+    }
+  }
+}
+
+type ManifestOutcome = { ok: true; res: HttpResult } | { ok: false };
+
+async function loadManifest(
+  ctx: PlayerContext,
+  entry: Entry,
+  url: string,
+  blocking: boolean,
+  timeoutMs: number,
+): Promise<ManifestOutcome> {
+  try {
+    const res = await ctx.http.send({ url, timeoutMs, body: 'text' }, ctx.stop);
+    if (res.status !== 200) {
+      ctx.recorder.manifest(entry.instance, res.ms, blocking, `http_${res.status}`);
+      return { ok: false };
+    }
+    ctx.recorder.manifest(entry.instance, res.ms, blocking);
+    return { ok: true, res };
+  } catch (err) {
+    if (err instanceof StoppedError) throw err;
+    const e = err instanceof TransportError ? err : undefined;
+    ctx.recorder.manifest(entry.instance, e?.ms ?? 0, blocking, e?.kind ?? 'error');
+    return { ok: false };
+  }
+}
+
+function parseError(ctx: PlayerContext, entry: Entry): void {
+  ctx.recorder.manifest(entry.instance, 0, false, 'unreadable');
+}
+
+/** Plays one session until it ends (VOD played through) or the run stops. */
+export async function playSession(ctx: PlayerContext, entry: Entry, session: number): Promise<void> {
+  ctx.recorder.sessionStarted(session);
+  const segments = new SegmentLoop(ctx, session);
+  try {
+    if (entry.protocol === 'hls') await playHls(ctx, entry, segments);
+    else await playDash(ctx, entry, segments);
+  } catch (err) {
+    if (!(err instanceof StoppedError)) throw err;
+  } finally {
+    segments.close();
+    await segments.done;
+    ctx.recorder.sessionEnded();
+  }
+}
+
+async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop): Promise<void> {
+  // Master: retried until it loads (a player shows an error and the viewer presses play again).
+  let mediaUrl: string | undefined;
+  let first: HlsMediaSnapshot | undefined;
+  let firstStarted = 0;
+  while (mediaUrl === undefined) {
+    const started = ctx.now();
+    const out = await loadManifest(ctx, entry, entry.url, false, MANIFEST_TIMEOUT_MS);
+    if (out.ok) {
+      try {
+        if (isMasterPlaylist(out.res.text)) {
+          const v = chooseByBandwidth(parseMasterVariants(out.res.text, entry.url), ctx.variant, ctx.random);
+          if (v === undefined) throw new PlaylistError('master playlist without variants');
+          mediaUrl = v.uri;
+        } else {
+          first = parseMediaPlaylist(out.res.text, entry.url);
+          firstStarted = started;
+          mediaUrl = entry.url;
+        }
+        break;
+      } catch (err) {
+        if (!(err instanceof PlaylistError)) throw err;
+        parseError(ctx, entry);
+      }
+    }
+    await sleep(1000, ctx.stop);
+    if (ctx.stop.aborted) return;
+  }
+
+  let position: PlaylistPosition | undefined;
+  let fetchedUpTo = Number.NEGATIVE_INFINITY;
+  let targetDurationS: number | undefined;
+  let query: readonly (readonly [string, string])[] = [];
+  let blocking = false;
+  const playStart = ctx.now();
+  while (!ctx.stop.aborted) {
+    let snap = first;
+    let started = firstStarted;
+    first = undefined;
+    if (snap === undefined) {
+      started = ctx.now();
+      const timeout = blocking ? blockingTimeoutMs(targetDurationS ?? 6) : MANIFEST_TIMEOUT_MS;
+      const out = await loadManifest(ctx, entry, withPlayerQuery(mediaUrl, query), blocking, timeout);
+      if (out.ok) {
+        try {
+          snap = parseMediaPlaylist(out.res.text, mediaUrl);
+        } catch (err) {
+          if (!(err instanceof PlaylistError)) throw err;
+          parseError(ctx, entry);
+        }
+      }
+      if (snap === undefined) {
+        // A failed blocking reload falls back to a plain one after a pause.
+        query = [];
+        blocking = false;
+        await sleep(retryDelayMs(targetDurationS), ctx.stop);
+        continue;
+      }
+    }
+    targetDurationS = snap.targetDurationS;
+    ctx.recorder.targetDuration(snap.targetDurationS);
+
+    const fresh =
+      fetchedUpTo === Number.NEGATIVE_INFINITY
+        ? snap.endList
+          ? snap.segments
+          : snap.segments.slice(-LIVE_START_SEGMENTS)
+        : snap.segments.filter((s) => s.msn > fetchedUpTo);
+    if (fresh.length > 0) {
+      let startS = 0;
+      const now = ctx.now();
+      segments.push(
+        fresh.map((s) => {
+          const dueAt = snap.endList ? vodSegmentDueAt(playStart, startS, VOD_BUFFER_AHEAD_S) : now;
+          startS += s.durationS;
+          return { uri: s.uri, range: s.range, init: s.map, dueAt };
+        }),
+      );
+      fetchedUpTo = (fresh[fresh.length - 1] as { msn: number }).msn;
+    } else if (fetchedUpTo === Number.NEGATIVE_INFINITY) {
+      fetchedUpTo = snap.lastMsn;
+    }
+
+    const plan = hlsReloadPlan(position, snap);
+    position = snap;
+    if (plan === null) return; // ENDLIST: play out what is queued
+    query = plan.query;
+    blocking = plan.blocking;
+    await sleep(started + plan.delayMs - ctx.now(), ctx.stop);
+  }
+}
+
+async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop): Promise<void> {
+  let url = entry.url;
+  let representation: string | undefined;
+  const fetched = new Set<string>();
+  let startedPlaying = false;
+  let segmentDurationS: number | undefined;
+  const playStart = ctx.now();
+  while (!ctx.stop.aborted) {
+    const started = ctx.now();
+    const out = await loadManifest(ctx, entry, url, false, MANIFEST_TIMEOUT_MS);
+    let snap: DashSnapshot | undefined;
+    if (out.ok) {
+      try {
+        snap = readMpd(out.res.text, url, ctx.variant, {
+          now: ctx.now(),
+          previousId: representation,
+          random: ctx.random,
+        });
+      } catch (err) {
+        if (!(err instanceof PlaylistError)) throw err;
+        parseError(ctx, entry);
+      }
+    }
+    if (snap === undefined) {
+      await sleep(retryDelayMs(segmentDurationS), ctx.stop);
+      continue;
+    }
+    representation = snap.representationId;
+    segmentDurationS = snap.segmentDurationS;
+    if (segmentDurationS !== undefined) ctx.recorder.targetDuration(segmentDurationS);
+    const all = snap.segments;
+    const fresh = !startedPlaying
+      ? snap.dynamic
+        ? all.slice(-LIVE_START_SEGMENTS)
+        : all
+      : all.filter((s) => !fetched.has(s.key));
+    startedPlaying = true;
+    let startS = 0;
+    const now = ctx.now();
+    segments.push(
+      fresh.map((s) => {
+        const dueAt = snap.dynamic ? now : vodSegmentDueAt(playStart, startS, VOD_BUFFER_AHEAD_S);
+        startS += s.durationS;
+        return { uri: s.uri, range: s.range, init: s.init, dueAt };
+      }),
+    );
+    // Everything in this MPD counts as seen, so a refresh only adds what is new.
+    for (const s of all) fetched.add(s.key);
+    if (fetched.size > 4 * all.length + 100) {
+      const keep = new Set(all.map((s) => s.key));
+      for (const k of fetched) if (!keep.has(k)) fetched.delete(k);
+    }
+    const delay = dashReloadDelayMs({
+      dynamic: snap.dynamic,
+      minimumUpdatePeriodMs: snap.minimumUpdatePeriodMs,
+      segmentDurationS,
+    });
+    if (delay === null) return;
+    if (snap.location !== undefined) url = snap.location;
+    await sleep(started + delay - ctx.now(), ctx.stop);
+  }
+}
