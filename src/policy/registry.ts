@@ -310,7 +310,24 @@ export function formatZodIssue(issue: core.$ZodIssue, at: Path): PolicyIssue[] {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'invalid_type':
-      return [{ path: p, message: `expected ${issue.expected}, got ${describe(input)}` }];
+      return [{ path: p, message: `expected ${expectedName(issue.expected)}, got ${describe(input)}` }];
+    case 'invalid_union': {
+      // "one or many" unions: say what each branch wanted, once.
+      const wanted = issue.errors.flatMap((branch) =>
+        branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0
+          ? [expectedName(branch[0].expected)]
+          : [],
+      );
+      if (wanted.length === issue.errors.length) {
+        return [
+          { path: p, message: `expected ${[...new Set(wanted)].join(' or ')}, got ${describe(input)}` },
+        ];
+      }
+      const firstBranch = issue.errors[0] ?? [];
+      return firstBranch.length > 0
+        ? firstBranch.flatMap((i) => formatZodIssue(i, p))
+        : [{ path: p, message: issue.message }];
+    }
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
@@ -336,6 +353,10 @@ export function formatZodIssue(issue: core.$ZodIssue, at: Path): PolicyIssue[] {
     default:
       return [{ path: p, message: issue.message }];
   }
+}
+
+function expectedName(expected: string): string {
+  return expected === 'nonoptional' ? 'a value' : expected;
 }
 
 /** Returns a copy of `obj` with `value` at `path` (objects and arrays copied along the way). */
