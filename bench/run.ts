@@ -384,7 +384,7 @@ function markdown(
     `- Origin fetches per TTL window under ${origin.sessions} concurrent sessions: ${origin.fetchesPerRound.join(', ')}.`,
   );
   L.push(
-    `- RSS after 1k distinct sessions ${mem.rss1kMb} MB, after 100k ${mem.rss100kMb} MB (growth ${mem.growthMb} MB).`,
+    `- RSS after 1k distinct sessions ${mem.rss1kMb} MB, after 100k ${mem.rss100kMb} MB (growth ${mem.growthMb} MB), after 200k ${mem.rss200kMb} MB; V8 heap used ${mem.heap1kMb} / ${mem.heap100kMb} / ${mem.heap200kMb} MB.`,
   );
   return L.join('\n') + '\n';
 }
