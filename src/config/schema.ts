@@ -57,6 +57,7 @@ const healthOverrideSchema = z.strictObject(healthFields).partial();
 /** First path segments Switchyard routes itself; a stream cannot use them as its id. */
 export const RESERVED_STREAM_IDS: ReadonlySet<string> = new Set([
   's',
+  'seg',
   'admin',
   'healthz',
   'readyz',
@@ -97,7 +98,18 @@ const keysSchema = z.strictObject({
 const streamSchema = z.strictObject({
   id: id('stream'),
   origin: httpBase('origin'),
-  mode: z.enum(['rewrite']).default('rewrite'),
+  /**
+   * rewrite: segment URIs point straight at the chosen CDN (switch at playlist reloads);
+   * redirect: segment URIs point at Switchyard, which 302s to the CDN chosen at that moment;
+   * steering: Content Steering — one pathway per CDN, Switchyard serves the steering manifest.
+   */
+  mode: z.enum(['rewrite', 'redirect', 'steering']).default('rewrite'),
+  steering: z
+    .strictObject({
+      /** How long a player keeps a steering manifest before asking again. */
+      ttl: duration.default(10_000),
+    })
+    .default({ ttl: 10_000 }),
   keys: keysSchema.default({ via: 'origin' }),
 });
 

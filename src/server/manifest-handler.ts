@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SwitchyardError } from '../errors';
+import { steeringMaster, type Pathway } from '../manifest/hls-steering';
 import { render, type Slot } from '../manifest/template';
-import type { ParsedManifest } from '../manifest/load';
+import type { StreamConfig } from '../config/schema';
 import { hash53 } from '../policy/hash';
-import type { Selection } from '../policy/types';
+import type { SessionClaims } from '../session/token';
 import { queryParam, withoutQueryParam } from '../url';
+import { decide, rankedCdns } from './decide';
 import { sendError } from './http-errors';
-import { matchManifestRoute, type ManifestRoute } from './route';
+import { matchManifestRoute, SEGMENT_ROUTE, type ManifestRoute } from './route';
 import type { ConfigState, Runtime } from './runtime';
 
 /** How long the origin may hold an LL-HLS blocking reload (the spec allows three target durations). */
@@ -14,14 +16,17 @@ const BLOCKING_HOLD_MS = 15_000;
 
 const EXPOSED = 'X-Switchyard-Session, X-Switchyard-Cdn, X-Switchyard-Reason, Age, Warning';
 
-export interface ManifestResult {
+type Request = Pick<IncomingMessage, 'headers' | 'socket'>;
+
+export interface RouteResult {
+  readonly status: number;
   readonly body: string;
   readonly headers: Record<string, string>;
 }
 
 /**
  * The hot path: route → session → cache → policy → render → respond, in one straight line. Returns
- * false when the URL is not a manifest route (the caller hands it on to the express app).
+ * false when the URL is not one of Switchyard's player routes (the caller hands it to the express app).
  */
 export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, res: ServerResponse): boolean {
   const state = runtime.state;
@@ -47,7 +52,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(
       res,
-      new SwitchyardError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on manifests`),
+      new SwitchyardError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`),
       runtime.logger,
       {},
       { ...cors, allow: 'GET, HEAD, OPTIONS' },
@@ -55,13 +60,30 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     return true;
   }
   const matched = route;
-  serveManifest(runtime, state, matched, req).then(
+  let work: Promise<RouteResult>;
+  try {
+    work =
+      matched.kind === 'segment'
+        ? Promise.resolve(redirectSegment(runtime, state, matched, req))
+        : matched.kind === 'steering'
+          ? Promise.resolve(steeringManifest(runtime, state, matched, req))
+          : serveManifest(runtime, state, matched, req);
+  } catch (err) {
+    work = Promise.reject(err);
+  }
+  work.then(
     (result) => {
-      res.writeHead(200, { ...cors, ...result.headers });
+      res.writeHead(result.status, { ...cors, ...result.headers });
       res.end(req.method === 'HEAD' ? undefined : result.body);
     },
     (err: unknown) =>
-      sendError(res, err, runtime.logger, { stream: matched.streamId, path: matched.path }, cors),
+      sendError(
+        res,
+        err,
+        runtime.logger,
+        { route: matched.kind, stream: 'streamId' in matched ? matched.streamId : undefined },
+        cors,
+      ),
   );
   return true;
 }
@@ -74,14 +96,37 @@ function corsHeaders(state: ConfigState): Record<string, string> {
   };
 }
 
+function keyPrefixFor(stream: StreamConfig, cdnPrefix: string): string {
+  if (stream.keys.via === 'cdn') return cdnPrefix;
+  if (stream.keys.via === 'server') return stream.keys.server as string;
+  return stream.origin;
+}
+
+/** A slot mapper from the prefixes of one rendering (already escaped for the manifest's syntax). */
+function slotMapper(prefix: { playlist: string; media: string; key: string }): (slot: Slot) => string {
+  return (slot) => {
+    if (slot.path === undefined) return slot.absolute;
+    switch (slot.role) {
+      case 'playlist':
+        return prefix.playlist + slot.path;
+      case 'media':
+        return prefix.media + slot.path;
+      case 'key':
+        return prefix.key + slot.path;
+      default:
+        return slot.absolute;
+    }
+  };
+}
+
 export async function serveManifest(
   runtime: Runtime,
   state: ConfigState,
-  route: ManifestRoute,
-  req: Pick<IncomingMessage, 'headers' | 'socket'>,
-): Promise<ManifestResult> {
+  route: Extract<ManifestRoute, { kind: 'new' | 'session' }>,
+  req: Request,
+): Promise<RouteResult> {
   const now = runtime.now();
-  const stream = state.streams.get(route.streamId) as NonNullable<ReturnType<typeof state.streams.get>>;
+  const stream = state.streams.get(route.streamId) as StreamConfig;
   const claims = route.kind === 'session' ? state.signer.verify(route.token, stream.id, now) : undefined;
 
   // CMCD is for Switchyard's policies; the origin never sees it, so it does not split the cache.
@@ -93,100 +138,206 @@ export async function serveManifest(
     holdMs: blocking ? BLOCKING_HOLD_MS : 0,
   });
   const manifest = cached.value;
+  const { info } = manifest;
 
   let token: string;
-  let sessionId: string;
-  let startedAt: number;
-  if (claims) {
-    token = route.kind === 'session' ? route.token : '';
-    sessionId = claims.sid;
-    startedAt = claims.iat * 1000;
+  let session: SessionClaims;
+  if (claims && route.kind === 'session') {
+    token = route.token;
+    session = claims;
   } else {
     // A media playlist opened without a session is reloaded by the same URL: its session id must not
     // change between reloads, or every reload could pick another CDN. Derive it from the client.
-    const derived = manifest.info.kind === 'media' ? clientSessionId(req, stream.id) : undefined;
+    const derived = info.kind === 'media' ? clientSessionId(req, stream.id) : undefined;
     const minted = state.signer.mint(stream.id, now, derived);
     token = minted.token;
-    sessionId = minted.claims.sid;
-    startedAt = now;
+    session = minted.claims;
   }
 
-  const selection = select(runtime, state, manifest, stream.id, sessionId, startedAt, req, now);
-  // Prefixes are escaped for the manifest's syntax (XML for DASH); slot paths already are.
   const esc = manifest.escape ?? identity;
-  const sessionPrefix = esc(state.publicBase + 's/' + token + '/' + stream.id + '/');
-  const rawCdnPrefix = state.cdnPrefixes.get(stream.id)?.get(selection.cdn) as string;
-  const cdnPrefix = esc(rawCdnPrefix);
-  const keyPrefix = esc(
-    stream.keys.via === 'cdn'
-      ? rawCdnPrefix
-      : stream.keys.via === 'server'
-        ? (stream.keys.server as string)
-        : stream.origin,
-  );
-  const body = render(manifest.template, (slot: Slot) => {
-    if (slot.path === undefined) return slot.absolute;
-    switch (slot.role) {
-      case 'playlist':
-        return sessionPrefix + slot.path;
-      case 'media':
-        return cdnPrefix + slot.path;
-      case 'key':
-        return keyPrefix + slot.path;
-      default:
-        return slot.absolute;
+  const sessionBase = state.publicBase + 's/' + token + '/';
+  const decision = {
+    streamId: stream.id,
+    protocol: info.protocol,
+    live: info.live,
+    sessionId: session.sid,
+    startedAt: session.iat * 1000,
+    req,
+  };
+  let body: string;
+  let cdn: string;
+  let reason: string;
+
+  if (stream.mode === 'steering' && info.kind === 'master' && info.protocol === 'hls') {
+    const selection = decide(runtime, state, { ...decision, placesSegments: false });
+    const ranked = rankedCdns(state, selection);
+    const pathways: Pathway[] = ranked.map((id) => {
+      const pinned = state.signer.mint(stream.id, now, session.sid, { issuedAt: session.iat, pathway: id });
+      const media = state.cdnPrefixes.get(stream.id)?.get(id) as string;
+      return {
+        id,
+        mapSlot: slotMapper({
+          playlist: state.publicBase + 's/' + pinned.token + '/' + stream.id + '/',
+          media,
+          key: keyPrefixFor(stream, media),
+        }),
+      };
+    });
+    body = steeringMaster(manifest.template, pathways, {
+      serverUri: sessionBase + 'steering.json',
+      initialPathway: ranked[0] as string,
+    });
+    cdn = selection.cdn;
+    reason = `steering: pathways ${ranked.join(', ')}`;
+  } else {
+    if (stream.mode === 'steering' && session.p !== undefined && state.cdns.has(session.p)) {
+      // A media playlist of a steering pathway: the player chose the pathway, the token pins it.
+      cdn = session.p;
+      reason = `steering: pathway ${cdn}`;
+      if (info.kind === 'media') runtime.share.record(cdn, now);
+    } else {
+      const selection = decide(runtime, state, {
+        ...decision,
+        placesSegments: info.kind === 'media' && stream.mode !== 'redirect',
+      });
+      cdn = selection.cdn;
+      reason =
+        stream.mode === 'redirect' ? `redirect: per segment (now ${selection.reason})` : selection.reason;
     }
-  });
+    const rawCdnPrefix = state.cdnPrefixes.get(stream.id)?.get(cdn) as string;
+    // Prefixes are escaped for the manifest's syntax (XML for DASH); slot paths already are.
+    body = render(
+      manifest.template,
+      slotMapper({
+        playlist: esc(sessionBase + stream.id + '/'),
+        media: esc(stream.mode === 'redirect' ? sessionBase + SEGMENT_ROUTE + '/' : rawCdnPrefix),
+        key: esc(keyPrefixFor(stream, rawCdnPrefix)),
+      }),
+    );
+  }
 
   const headers: Record<string, string> = {
     'content-type': manifest.contentType,
     'cache-control': playerCacheControl(cached.ttlMs),
-    'x-switchyard-session': sessionId,
-    'x-switchyard-cdn': selection.cdn,
-    'x-switchyard-reason': selection.reason,
+    'x-switchyard-session': session.sid,
+    'x-switchyard-cdn': cdn,
+    'x-switchyard-reason': reason,
   };
   if (cached.stale) {
     headers['age'] = String(Math.max(0, Math.floor((now - cached.fetchedAt) / 1000)));
     headers['warning'] = '110 switchyard "Response is Stale"';
   }
-  return { body, headers };
+  return { status: 200, body, headers };
 }
 
-function select(
+/** Redirect mode: the CDN is chosen at the moment each segment is requested. */
+export function redirectSegment(
   runtime: Runtime,
   state: ConfigState,
-  manifest: ParsedManifest,
-  streamId: string,
-  sessionId: string,
-  startedAt: number,
-  req: Pick<IncomingMessage, 'headers' | 'socket'>,
-  now: number,
-): Selection {
-  const cdns = runtime.monitor.views(runtime.share.shares(now));
-  const selection = state.policy.select({
-    session: { id: sessionId, startedAt },
-    client: {
-      ip: req.socket.remoteAddress ?? '',
-      userAgent: req.headers['user-agent'],
-      headers: req.headers as Record<string, string | undefined>,
-    },
-    stream: { id: streamId, protocol: manifest.info.protocol, live: manifest.info.live },
-    cdns,
-    now,
+  route: Extract<ManifestRoute, { kind: 'segment' }>,
+  req: Request,
+): RouteResult {
+  const now = runtime.now();
+  const claims = state.signer.verify(route.token, undefined, now);
+  const stream = state.streams.get(claims.st);
+  if (!stream)
+    throw new SwitchyardError(
+      'UNKNOWN_STREAM',
+      'the session belongs to a stream that is no longer configured',
+    );
+  const selection = decide(runtime, state, {
+    streamId: stream.id,
+    protocol: 'hls',
+    live: true,
+    sessionId: claims.sid,
+    startedAt: claims.iat * 1000,
+    req,
+    placesSegments: true,
   });
-  if (!state.cdns.has(selection.cdn)) {
-    throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
-  }
-  // Shares count the decisions that place segments, not master loads.
-  if (manifest.info.kind === 'media') runtime.share.record(selection.cdn, now);
-  return selection;
+  const location =
+    (state.cdnPrefixes.get(stream.id)?.get(selection.cdn) as string) +
+    route.path +
+    (route.query === '' ? '' : '?' + route.query);
+  return {
+    status: 302,
+    body: '',
+    headers: {
+      location,
+      'cache-control': 'no-store',
+      'x-switchyard-session': claims.sid,
+      'x-switchyard-cdn': selection.cdn,
+      'x-switchyard-reason': selection.reason,
+    },
+  };
+}
+
+/**
+ * The steering manifest of a session (HLS Content Steering, or DASH-IF's DCSM): pathways ranked by
+ * the policy now. The player's current pathway and measured throughput are signals for the policy.
+ */
+export function steeringManifest(
+  runtime: Runtime,
+  state: ConfigState,
+  route: Extract<ManifestRoute, { kind: 'steering' }>,
+  req: Request,
+): RouteResult {
+  const now = runtime.now();
+  const claims = state.signer.verify(route.token, undefined, now);
+  const stream = state.streams.get(claims.st);
+  if (!stream)
+    throw new SwitchyardError(
+      'UNKNOWN_STREAM',
+      'the session belongs to a stream that is no longer configured',
+    );
+  const prefix = route.format === 'hls' ? '_HLS_' : '_DASH_';
+  const pathway = queryParam(route.query, prefix + 'pathway');
+  const throughput = Number(queryParam(route.query, prefix + 'throughput'));
+  const selection = decide(runtime, state, {
+    streamId: stream.id,
+    protocol: route.format,
+    live: true,
+    sessionId: claims.sid,
+    startedAt: claims.iat * 1000,
+    req,
+    ...(pathway && state.cdns.has(decodeURIComponent(pathway))
+      ? { previous: decodeURIComponent(pathway) }
+      : {}),
+    // The player's measured throughput, in CMCD's unit (kbps), for policies that read CMCD mtp.
+    ...(Number.isFinite(throughput) && throughput > 0
+      ? { cmcd: { mtp: Math.round(throughput / 1000) } }
+      : {}),
+    placesSegments: false,
+  });
+  const ranked = rankedCdns(state, selection);
+  const ttl = Math.max(1, Math.round(stream.steering.ttl / 1000));
+  const reload =
+    state.publicBase +
+    's/' +
+    route.token +
+    '/' +
+    (route.format === 'hls' ? 'steering.json' : 'dash-steering.json');
+  const doc =
+    route.format === 'hls'
+      ? { VERSION: 1, TTL: ttl, 'RELOAD-URI': reload, 'PATHWAY-PRIORITY': ranked }
+      : { VERSION: 1, TTL: ttl, 'RELOAD-URI': reload, 'SERVICE-LOCATION-PRIORITY': ranked };
+  return {
+    status: 200,
+    body: JSON.stringify(doc),
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': `private, max-age=${ttl}`,
+      'x-switchyard-session': claims.sid,
+      'x-switchyard-cdn': selection.cdn,
+      'x-switchyard-reason': selection.reason,
+    },
+  };
 }
 
 function identity(text: string): string {
   return text;
 }
 
-function clientSessionId(req: Pick<IncomingMessage, 'headers' | 'socket'>, streamId: string): string {
+function clientSessionId(req: Request, streamId: string): string {
   const basis = `${req.socket.remoteAddress ?? ''}|${req.headers['user-agent'] ?? ''}|${streamId}`;
   return 'c' + hash53(basis).toString(36);
 }

@@ -10,7 +10,23 @@ export type ManifestRoute =
       readonly path: string;
       readonly query: string;
     }
-  | { readonly kind: 'new'; readonly streamId: string; readonly path: string; readonly query: string };
+  | { readonly kind: 'new'; readonly streamId: string; readonly path: string; readonly query: string }
+  /** Redirect mode: `/s/<token>/seg/<path>`, answered with a 302 to the CDN chosen now. */
+  | { readonly kind: 'segment'; readonly token: string; readonly path: string; readonly query: string }
+  /** Content steering manifest: `/s/<token>/steering.json` (HLS) or `/s/<token>/dash-steering.json`. */
+  | {
+      readonly kind: 'steering';
+      readonly token: string;
+      readonly format: 'hls' | 'dash';
+      readonly query: string;
+    };
+
+/** Path segment after the token that marks a redirect-mode segment URL (a reserved stream id). */
+export const SEGMENT_ROUTE = 'seg';
+export const STEERING_FILES: Readonly<Record<string, 'hls' | 'dash'>> = {
+  'steering.json': 'hls',
+  'dash-steering.json': 'dash',
+};
 
 const FORBIDDEN_IN_PATH = /%2f|%5c|%00|%2e|\\|\0/i;
 
@@ -35,6 +51,15 @@ export function matchManifestRoute(
   if (first.value === 's') {
     const token = segmentAt(pathname, first.next);
     const stream = segmentAt(pathname, token.next);
+    const steering = STEERING_FILES[stream.value];
+    if (steering !== undefined && stream.next === pathname.length) {
+      return { kind: 'steering', token: token.value, format: steering, query };
+    }
+    if (stream.value === SEGMENT_ROUTE) {
+      const path = pathname.slice(stream.next);
+      checkPath(path);
+      return { kind: 'segment', token: token.value, path, query };
+    }
     if (!isStream(stream.value)) return undefined;
     route = {
       kind: 'session',

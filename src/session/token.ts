@@ -18,6 +18,8 @@ export interface SessionClaims {
   readonly iat: number;
   /** Fingerprint of the signing secret: stable when the list is reordered or a secret is added. */
   readonly kid: string;
+  /** Content steering: the pathway (CDN id) this token pins its media playlists to. */
+  readonly p?: string;
 }
 
 const MAC_CHARS = 22;
@@ -46,24 +48,33 @@ export class TokenSigner {
     return randomBytes(12).toString('base64url');
   }
 
+  /**
+   * A token for a new session, or (with `sessionId` and `issuedAt` from existing claims) another token
+   * of the same session, e.g. one pinned to a steering pathway.
+   */
   mint(
     streamId: string,
     nowMs: number,
     sessionId: string = this.newSessionId(),
+    extra: { issuedAt?: number; pathway?: string } = {},
   ): { token: string; claims: SessionClaims } {
     const claims: SessionClaims = {
       v: 1,
       sid: sessionId,
       st: streamId,
-      iat: Math.floor(nowMs / 1000),
+      iat: extra.issuedAt ?? Math.floor(nowMs / 1000),
       kid: this.signingKid,
+      ...(extra.pathway === undefined ? {} : { p: extra.pathway }),
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return { token: payload + '.' + mac(this.signingSecret, payload), claims };
   }
 
-  /** Verifies signature, stream binding and age; throws a 403 SwitchyardError otherwise. */
-  verify(token: string, streamId: string, nowMs: number): SessionClaims {
+  /**
+   * Verifies signature, stream binding and age; throws a 403 SwitchyardError otherwise. `streamId`
+   * undefined accepts the stream the token names (routes whose URL carries no stream id).
+   */
+  verify(token: string, streamId: string | undefined, nowMs: number): SessionClaims {
     const dot = token.indexOf('.');
     if (dot <= 0 || token.length > 512) throw invalid('malformed session token');
     const payload = token.slice(0, dot);
@@ -82,7 +93,7 @@ export class TokenSigner {
     if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
       throw invalid('session token signature does not match');
     }
-    if (claims.st !== streamId) {
+    if (streamId !== undefined && claims.st !== streamId) {
       throw new SwitchyardError('TOKEN_WRONG_STREAM', 'session token belongs to another stream');
     }
     const ageMs = nowMs - claims.iat * 1000;
@@ -111,6 +122,7 @@ function isClaims(x: unknown): x is SessionClaims {
     typeof c.st === 'string' &&
     typeof c.iat === 'number' &&
     Number.isFinite(c.iat) &&
-    typeof c.kid === 'string'
+    typeof c.kid === 'string' &&
+    (c.p === undefined || typeof c.p === 'string')
   );
 }
