@@ -82,6 +82,7 @@ export class HealthMonitor {
   private readonly state = new Map<string, CdnHealth>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private running = false;
+  private changes = 0;
 
   constructor(
     private readonly prober: Prober,
@@ -100,6 +101,7 @@ export class HealthMonitor {
     }
     const previous = new Map(this.cdns.map((c) => [c.id, c]));
     this.cdns = cdns;
+    this.changes++;
     for (const cdn of cdns) {
       if (!this.state.has(cdn.id)) {
         // Until proven otherwise a CDN is healthy: start-up must not wait for probes.
@@ -116,7 +118,12 @@ export class HealthMonitor {
         });
       }
       const before = previous.get(cdn.id);
-      if (this.running && (!before || before.probe !== cdn.probe || before.baseUrl !== cdn.baseUrl)) {
+      if (
+        this.running &&
+        (!before ||
+          JSON.stringify(before.probe) !== JSON.stringify(cdn.probe) ||
+          before.baseUrl !== cdn.baseUrl)
+      ) {
         this.stopTimer(cdn.id);
         this.schedule(cdn, Math.random() * cdn.probe.interval);
       }
@@ -139,6 +146,11 @@ export class HealthMonitor {
     await Promise.all(this.cdns.map((c) => this.probe(c)));
   }
 
+  /** Grows whenever a verdict, a drain or the CDN list changes: views() callers can cache by it. */
+  get version(): number {
+    return this.changes;
+  }
+
   health(id: string): Readonly<CdnHealth> | undefined {
     return this.state.get(id);
   }
@@ -150,6 +162,7 @@ export class HealthMonitor {
   setDrained(id: string, drained: boolean): boolean {
     const s = this.state.get(id);
     if (!s) return false;
+    if (s.drained !== drained) this.changes++;
     s.drained = drained;
     return true;
   }
@@ -210,6 +223,7 @@ export class HealthMonitor {
       s.lastError = null;
       if (!s.healthy && s.consecutiveOk >= probe.rise) {
         s.healthy = true;
+        this.changes++;
         this.onChange({ id: s.id, healthy: true, reason: `${s.consecutiveOk} probes ok` });
       }
     } else {
@@ -218,6 +232,7 @@ export class HealthMonitor {
       s.lastError = result.error ?? 'probe failed';
       if (s.healthy && s.consecutiveFail >= probe.fall) {
         s.healthy = false;
+        this.changes++;
         this.onChange({
           id: s.id,
           healthy: false,

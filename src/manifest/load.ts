@@ -1,7 +1,7 @@
 import { SwitchyardError } from '../errors';
 import { escapeXml, looksLikeDash, parseDash } from './dash';
 import { looksLikeHls, parseHls } from './hls';
-import type { Template } from './template';
+import { encodeTemplate, type EncodedTemplate, type Template } from './template';
 
 /** What any manifest format tells the cache and the policies. */
 export interface ManifestInfo {
@@ -19,6 +19,8 @@ export interface ManifestInfo {
 /** A parsed manifest of any supported format: its template, what it is, and how long it stays fresh. */
 export interface ParsedManifest {
   readonly template: Template;
+  /** The template as bytes, for the per-session render on the hot path. */
+  readonly encoded: EncodedTemplate;
   readonly info: ManifestInfo;
   readonly contentType: string;
   /**
@@ -43,11 +45,22 @@ export function parseManifest(
 ): ParsedManifest {
   if (looksLikeHls(text)) {
     const { template, info } = parseHls(text, manifestUrl, originBase);
-    return { template, info, contentType: 'application/vnd.apple.mpegurl' };
+    return {
+      template,
+      encoded: encodeTemplate(template),
+      info,
+      contentType: 'application/vnd.apple.mpegurl',
+    };
   }
   if (looksLikeDash(text)) {
     const { template, info } = parseDash(text, manifestUrl, originBase);
-    return { template, info, contentType: 'application/dash+xml', escape: escapeXml };
+    return {
+      template,
+      encoded: encodeTemplate(template),
+      info,
+      contentType: 'application/dash+xml',
+      escape: escapeXml,
+    };
   }
   if (contentType && DASH_TYPES.test(contentType)) {
     throw new SwitchyardError(

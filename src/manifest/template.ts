@@ -90,3 +90,68 @@ export class TemplateBuilder {
     return { chunks: this.chunks, slots: this.slots };
   }
 }
+
+/** Roles whose slots are rendered with a per-request prefix; every other slot is literal. */
+export type PrefixRole = 'playlist' | 'media' | 'key';
+
+/**
+ * A template as bytes for the hot path: literal slots (URIs outside the origin, `absolute` roles)
+ * merged into the chunks, each remaining slot a role and its path, all UTF-8 encoded once per cache
+ * fill. A response is then one buffer of known size filled by copies: no string concatenation to
+ * flatten and encode per request.
+ */
+export interface EncodedTemplate {
+  readonly chunks: readonly Buffer[];
+  readonly roles: readonly PrefixRole[];
+  readonly paths: readonly Buffer[];
+  /** Bytes of all chunks and paths: the response size without prefixes. */
+  readonly fixedBytes: number;
+  /** Slots per role, to size the response from the prefixes' lengths. */
+  readonly counts: Readonly<Record<PrefixRole, number>>;
+}
+
+export function encodeTemplate(template: Template): EncodedTemplate {
+  const chunks: Buffer[] = [];
+  const roles: PrefixRole[] = [];
+  const paths: Buffer[] = [];
+  const counts: Record<PrefixRole, number> = { playlist: 0, media: 0, key: 0 };
+  let literal = template.chunks[0] as string;
+  let fixedBytes = 0;
+  template.slots.forEach((slot, i) => {
+    const next = template.chunks[i + 1] as string;
+    if (slot.path === undefined || slot.role === 'absolute') {
+      literal += slot.absolute + next;
+      return;
+    }
+    const chunk = Buffer.from(literal, 'utf8');
+    const path = Buffer.from(slot.path, 'utf8');
+    chunks.push(chunk);
+    roles.push(slot.role);
+    paths.push(path);
+    counts[slot.role]++;
+    fixedBytes += chunk.length + path.length;
+    literal = next;
+  });
+  const last = Buffer.from(literal, 'utf8');
+  chunks.push(last);
+  fixedBytes += last.length;
+  return { chunks, roles, paths, fixedBytes, counts };
+}
+
+/** Renders an encoded template with one prefix per role. Same output as render() with that mapping. */
+export function renderBytes(encoded: EncodedTemplate, prefix: Readonly<Record<PrefixRole, Buffer>>): Buffer {
+  const { chunks, roles, paths, counts } = encoded;
+  const size =
+    encoded.fixedBytes +
+    counts.playlist * prefix.playlist.length +
+    counts.media * prefix.media.length +
+    counts.key * prefix.key.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = (chunks[0] as Buffer).copy(out, 0);
+  for (let i = 0; i < roles.length; i++) {
+    at += prefix[roles[i] as PrefixRole].copy(out, at);
+    at += (paths[i] as Buffer).copy(out, at);
+    at += (chunks[i + 1] as Buffer).copy(out, at);
+  }
+  return out;
+}

@@ -90,6 +90,17 @@ export class ManifestCache<T> {
     return cached;
   }
 
+  /**
+   * The entry when it is fresh, synchronously (the hot path answers cache hits without a promise);
+   * undefined when it is missing, expiring, stale or being fetched: then get() does the work.
+   */
+  peekFresh(url: string, partition = ''): Cached<T> | undefined {
+    const cached = this.lru.get(partition + '\n' + url);
+    if (cached === undefined || cached.stale) return undefined;
+    this.opts.onLookup?.('hit', url);
+    return cached;
+  }
+
   get size(): number {
     return this.lru.size;
   }

@@ -42,7 +42,7 @@ export class SessionMemory {
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     const clock = options.now ?? Date.now;
     this.cache = new LRUCache<string, SessionRecord>({
-      max: options.max ?? 100_000,
+      max: options.max ?? 20_000,
       ttl: this.ttlMs,
       // Checking staleness on get is enough; no timers per entry.
       ttlAutopurge: false,

@@ -21,7 +21,7 @@ export interface DecisionInput {
 /** One CDN decision: current views in, the policy's selection out, checked against the config. */
 export function decide(runtime: Runtime, state: ConfigState, input: DecisionInput): Selection {
   const now = runtime.now();
-  const cdns = runtime.monitor.views(runtime.share.shares(now));
+  const cdns = runtime.cdnViews(now);
   const selection = state.policy.select({
     session: {
       id: input.sessionId,
@@ -41,7 +41,19 @@ export function decide(runtime: Runtime, state: ConfigState, input: DecisionInpu
   if (!state.cdns.has(selection.cdn)) {
     throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
   }
-  if (input.placesSegments) runtime.share.record(selection.cdn, now);
+  if (input.placesSegments) {
+    runtime.share.record(selection.cdn, now);
+    runtime.metrics.selection(selection.cdn, selection.reason);
+  }
+  if (selection.switched) {
+    runtime.recordSwitch({
+      session: input.sessionId,
+      stream: input.streamId,
+      from: selection.switched.from,
+      to: selection.switched.to,
+      reason: selection.reason,
+    });
+  }
   return selection;
 }
 

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SwitchyardError } from '../errors';
 import { steeringMaster, type Pathway } from '../manifest/hls-steering';
-import { render, type Slot } from '../manifest/template';
+import { renderBytes, type Slot } from '../manifest/template';
+import type { ParsedManifest } from '../manifest/load';
+import type { Cached } from '../origin/cache';
+import { cmcdFromRequest } from '../policy/cmcd';
+import type { RouteKind } from '../metrics';
 import type { StreamConfig } from '../config/schema';
 import { hash53 } from '../policy/hash';
 import type { SessionClaims } from '../session/token';
@@ -14,13 +18,11 @@ import type { ConfigState, Runtime } from './runtime';
 /** How long the origin may hold an LL-HLS blocking reload (the spec allows three target durations). */
 const BLOCKING_HOLD_MS = 15_000;
 
-const EXPOSED = 'X-Switchyard-Session, X-Switchyard-Cdn, X-Switchyard-Reason, Age, Warning';
-
 type Request = Pick<IncomingMessage, 'headers' | 'socket'>;
 
 export interface RouteResult {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly headers: Record<string, string>;
 }
 
@@ -60,40 +62,54 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     return true;
   }
   const matched = route;
-  let work: Promise<RouteResult>;
+  const started = performance.now();
+  const kind: RouteKind =
+    matched.kind === 'segment' ? 'segment' : matched.kind === 'steering' ? 'steering' : 'manifest';
+  const send = (result: RouteResult) => {
+    const headers: Record<string, string | number> = { ...cors, ...result.headers };
+    headers['content-length'] =
+      typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length;
+    res.writeHead(result.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : result.body);
+    runtime.metrics.request(kind, result.status, (performance.now() - started) / 1000);
+  };
+  const fail = (err: unknown) => {
+    sendError(
+      res,
+      err,
+      runtime.logger,
+      { route: matched.kind, stream: 'streamId' in matched ? matched.streamId : undefined },
+      cors,
+    );
+    runtime.metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
+  };
   try {
-    work =
-      matched.kind === 'segment'
-        ? Promise.resolve(redirectSegment(runtime, state, matched, req))
-        : matched.kind === 'steering'
-          ? Promise.resolve(steeringManifest(runtime, state, matched, req))
-          : serveManifest(runtime, state, matched, req);
+    if (matched.kind === 'segment') send(redirectSegment(runtime, state, matched, req));
+    else if (matched.kind === 'steering') send(steeringManifest(runtime, state, matched, req));
+    else {
+      // Cache hits are answered synchronously; misses, stale copies and blocking reloads wait.
+      const request = prepareManifest(runtime, state, matched);
+      const fresh = request.blocking
+        ? undefined
+        : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
+      if (fresh) send(renderManifest(runtime, state, matched, request, fresh, req));
+      else
+        runtime.cache
+          .get(request.originUrl, {
+            partition: request.stream.origin,
+            holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
+          })
+          .then((cached) => send(renderManifest(runtime, state, matched, request, cached, req)))
+          .catch(fail);
+    }
   } catch (err) {
-    work = Promise.reject(err);
+    fail(err);
   }
-  work.then(
-    (result) => {
-      res.writeHead(result.status, { ...cors, ...result.headers });
-      res.end(req.method === 'HEAD' ? undefined : result.body);
-    },
-    (err: unknown) =>
-      sendError(
-        res,
-        err,
-        runtime.logger,
-        { route: matched.kind, stream: 'streamId' in matched ? matched.streamId : undefined },
-        cors,
-      ),
-  );
   return true;
 }
 
-function corsHeaders(state: ConfigState): Record<string, string> {
-  return {
-    'access-control-allow-origin': state.config.cors.allowOrigin,
-    'access-control-expose-headers': EXPOSED,
-    'x-content-type-options': 'nosniff',
-  };
+function corsHeaders(state: ConfigState): Readonly<Record<string, string>> {
+  return state.playerHeaders;
 }
 
 function keyPrefixFor(stream: StreamConfig, cdnPrefix: string): string {
@@ -119,24 +135,55 @@ function slotMapper(prefix: { playlist: string; media: string; key: string }): (
   };
 }
 
+interface ManifestRequest {
+  readonly stream: StreamConfig;
+  readonly claims: SessionClaims | undefined;
+  readonly originUrl: string;
+  readonly blocking: boolean;
+}
+
+/** Token check and origin URL: everything about a manifest request that needs no origin data. */
+function prepareManifest(
+  runtime: Runtime,
+  state: ConfigState,
+  route: Extract<ManifestRoute, { kind: 'new' | 'session' }>,
+): ManifestRequest {
+  const stream = state.streams.get(route.streamId) as StreamConfig;
+  const claims =
+    route.kind === 'session' ? state.signer.verify(route.token, stream.id, runtime.now()) : undefined;
+  // CMCD is for Switchyard's policies; the origin never sees it, so it does not split the cache.
+  const originQuery = withoutQueryParam(route.query, 'CMCD');
+  const originUrl = stream.origin + route.path + (originQuery === '' ? '' : '?' + originQuery);
+  const blocking = queryParam(route.query, '_HLS_msn') !== undefined;
+  return { stream, claims, originUrl, blocking };
+}
+
+/** For callers outside the HTTP listener (tests, embedders): one manifest request, answered. */
 export async function serveManifest(
   runtime: Runtime,
   state: ConfigState,
   route: Extract<ManifestRoute, { kind: 'new' | 'session' }>,
   req: Request,
 ): Promise<RouteResult> {
-  const now = runtime.now();
-  const stream = state.streams.get(route.streamId) as StreamConfig;
-  const claims = route.kind === 'session' ? state.signer.verify(route.token, stream.id, now) : undefined;
-
-  // CMCD is for Switchyard's policies; the origin never sees it, so it does not split the cache.
-  const originQuery = withoutQueryParam(route.query, 'CMCD');
-  const originUrl = stream.origin + route.path + (originQuery === '' ? '' : '?' + originQuery);
-  const blocking = queryParam(route.query, '_HLS_msn') !== undefined;
-  const cached = await runtime.cache.get(originUrl, {
-    partition: stream.origin,
-    holdMs: blocking ? BLOCKING_HOLD_MS : 0,
+  const request = prepareManifest(runtime, state, route);
+  const cached = await runtime.cache.get(request.originUrl, {
+    partition: request.stream.origin,
+    holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
   });
+  return renderManifest(runtime, state, route, request, cached, req);
+}
+
+/** The session's copy of a cached manifest: policy decision, then the join. */
+function renderManifest(
+  runtime: Runtime,
+  state: ConfigState,
+  route: Extract<ManifestRoute, { kind: 'new' | 'session' }>,
+  request: ManifestRequest,
+  cached: Cached<ParsedManifest>,
+  req: Request,
+): RouteResult {
+  const now = runtime.now();
+  const { stream, claims } = request;
   const manifest = cached.value;
   const { info } = manifest;
 
@@ -163,8 +210,9 @@ export async function serveManifest(
     sessionId: session.sid,
     startedAt: session.iat * 1000,
     req,
+    ...cmcdOf(route.query, req),
   };
-  let body: string;
+  let body: string | Buffer;
   let cdn: string;
   let reason: string;
 
@@ -206,14 +254,11 @@ export async function serveManifest(
     }
     const rawCdnPrefix = state.cdnPrefixes.get(stream.id)?.get(cdn) as string;
     // Prefixes are escaped for the manifest's syntax (XML for DASH); slot paths already are.
-    body = render(
-      manifest.template,
-      slotMapper({
-        playlist: esc(sessionBase + stream.id + '/'),
-        media: esc(stream.mode === 'redirect' ? sessionBase + SEGMENT_ROUTE + '/' : rawCdnPrefix),
-        key: esc(keyPrefixFor(stream, rawCdnPrefix)),
-      }),
-    );
+    body = renderBytes(manifest.encoded, {
+      playlist: Buffer.from(esc(sessionBase + stream.id + '/')),
+      media: Buffer.from(esc(stream.mode === 'redirect' ? sessionBase + SEGMENT_ROUTE + '/' : rawCdnPrefix)),
+      key: Buffer.from(esc(keyPrefixFor(stream, rawCdnPrefix))),
+    });
   }
 
   const headers: Record<string, string> = {
@@ -331,6 +376,22 @@ export function steeringManifest(
       'x-switchyard-reason': selection.reason,
     },
   };
+}
+
+/** CMCD from the query (CMCD=) and the CMCD-* headers, parsed only when the player sent any. */
+function cmcdOf(query: string, req: Request): { cmcd?: Readonly<Record<string, string | number | boolean>> } {
+  const h = req.headers;
+  if (
+    !query.includes('CMCD=') &&
+    !h['cmcd-request'] &&
+    !h['cmcd-object'] &&
+    !h['cmcd-status'] &&
+    !h['cmcd-session']
+  ) {
+    return {};
+  }
+  const cmcd = cmcdFromRequest(query, h);
+  return cmcd ? { cmcd } : {};
 }
 
 function identity(text: string): string {

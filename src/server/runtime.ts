@@ -8,6 +8,8 @@ import { SelectionShare } from '../health/share';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
+import { Metrics } from '../metrics';
+import type { CdnView } from '../policy/types';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -22,7 +24,12 @@ export interface ConfigState {
   readonly cdnPrefixes: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Base URL (ending in '/') of Switchyard's own URIs in manifests: absolute, or '/' (root-relative). */
   readonly publicBase: string;
+  /** Headers every player response carries (CORS, nosniff), built once per config. */
+  readonly playerHeaders: Readonly<Record<string, string>>;
 }
+
+/** How long a computed set of CDN views serves decisions (shares move slowly; health changes reset it). */
+const VIEWS_MAX_AGE_MS = 100;
 
 export interface SwitchEvent {
   readonly at: number;
@@ -40,6 +47,8 @@ export interface RuntimeOptions {
   policies?: PolicyRegistry;
   prober?: Prober;
   now?: () => number;
+  /** Process metrics (CPU, memory, event loop) in /metrics; off for several instances in one process. */
+  defaultMetrics?: boolean;
 }
 
 export function cdnPrefix(cdn: Pick<CdnConfig, 'baseUrl' | 'pathTemplate'>, streamId: string): string {
@@ -67,6 +76,8 @@ export class Runtime {
   readonly recentSwitches: SwitchEvent[] = [];
   /** Where the config came from, when it came from a file. */
   configSource: string | undefined;
+  readonly metrics: Metrics;
+  private views: { at: number; version: number; views: CdnView[] } | undefined;
 
   constructor(config: Config, options: RuntimeOptions) {
     this.logger = options.logger;
@@ -81,7 +92,37 @@ export class Runtime {
         ),
       this.now,
     );
+    this.metrics = new Metrics(
+      () =>
+        this.monitor.views(this.share.shares(this.now())).map((v) => ({
+          id: v.id,
+          healthy: v.healthy,
+          drained: this.monitor.health(v.id)?.drained ?? false,
+          share: v.share,
+          errorRate: v.errorRate,
+        })),
+      { defaultMetrics: options.defaultMetrics },
+    );
     this.apply(config);
+  }
+
+  /**
+   * The CDNs as policies see them. Rebuilt at most every 100 ms, and at once after any health verdict,
+   * drain or reload: decisions on the hot path do not each recompute shares and views.
+   */
+  cdnViews(now: number): readonly CdnView[] {
+    const cached = this.views;
+    if (
+      cached &&
+      cached.version === this.monitor.version &&
+      now - cached.at < VIEWS_MAX_AGE_MS &&
+      now >= cached.at
+    ) {
+      return cached.views;
+    }
+    const views = this.monitor.views(this.share.shares(now));
+    this.views = { at: now, version: this.monitor.version, views };
+    return views;
   }
 
   get state(): ConfigState {
@@ -96,12 +137,14 @@ export class Runtime {
   reload(config: Config): void {
     this.apply(config);
     this.lastReloadError = null;
+    this.metrics.configReload(true);
     this.logger.info({ event: 'config_reload', ok: true, version: this.current.version }, 'config applied');
   }
 
   /** A rejected reload: logged with every field path, kept for /admin/config. */
   reloadFailed(err: Error): void {
     this.lastReloadError = { at: this.now(), message: err.message };
+    this.metrics.configReload(false);
     this.logger.error(
       { event: 'config_reload', ok: false, version: this.current.version, error: err.message },
       'config rejected; the previous config keeps serving',
@@ -111,6 +154,7 @@ export class Runtime {
   recordSwitch(event: Omit<SwitchEvent, 'at'>): void {
     const full = { at: this.now(), ...event };
     this.recentSwitches.push(full);
+    this.metrics.switched(event.from, event.to, event.reason);
     if (this.recentSwitches.length > MAX_SWITCH_EVENTS)
       this.recentSwitches.splice(0, this.recentSwitches.length - MAX_SWITCH_EVENTS);
     this.logger.info(
@@ -171,6 +215,12 @@ export class Runtime {
       cdns: new Map(config.cdns.map((c) => [c.id, c])),
       cdnPrefixes,
       publicBase: config.publicUrl ?? '/',
+      playerHeaders: Object.freeze({
+        'access-control-allow-origin': config.cors.allowOrigin,
+        'access-control-expose-headers':
+          'X-Switchyard-Session, X-Switchyard-Cdn, X-Switchyard-Reason, Age, Warning',
+        'x-content-type-options': 'nosniff',
+      }),
     };
   }
 
@@ -187,7 +237,13 @@ export class Runtime {
         const value = parseManifest(response.body, response.url, originBase, response.contentType);
         return { value, ttlMs: manifestTtl(value.info, config.cache, response.cacheControl) };
       },
+      onLookup: (outcome) => this.metrics.cacheLookup(outcome),
       onOriginFetch: (url, result) => {
+        this.metrics.originFetch(
+          originHost(url),
+          result.ok ? 'ok' : (result.error?.code ?? 'error'),
+          result.durationMs / 1000,
+        );
         if (!result.ok) {
           this.logger.warn(
             {
@@ -210,6 +266,14 @@ export class Runtime {
   async close(): Promise<void> {
     this.monitor.stop();
     await this.client.close();
+  }
+}
+
+function originHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid';
   }
 }
 

@@ -1,0 +1,145 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type RouteKind = 'manifest' | 'segment' | 'steering';
+export type CacheOutcomeLabel = 'hit' | 'miss' | 'coalesced' | 'stale';
+
+/** Per-CDN figures read at scrape time (health and share change between scrapes, not per request). */
+export interface CdnSnapshot {
+  readonly id: string;
+  readonly healthy: boolean;
+  readonly drained: boolean;
+  readonly share: number;
+  readonly errorRate: number;
+}
+
+/**
+ * Prometheus metrics (prom-client), one registry per Switchyard instance so tests and embedders can
+ * run several side by side. Label values are bounded: routes, statuses, CDN ids and origin hosts from
+ * the config, reason *kinds* (the policy name before ':'), never session ids or paths.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status'>;
+  private readonly latency: Histogram<'route'>;
+  private readonly cache: Counter<'outcome'>;
+  private readonly originFetches: Counter<'origin' | 'result'>;
+  private readonly originLatency: Histogram<'origin'>;
+  private readonly selections: Counter<'cdn' | 'reason'>;
+  private readonly switches: Counter<'from' | 'to' | 'reason'>;
+  private readonly reloads: Counter<'result'>;
+
+  constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
+    this.requests = new Counter({
+      name: 'switchyard_requests_total',
+      help: 'Player requests by route and HTTP status',
+      labelNames: ['route', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'switchyard_request_duration_seconds',
+      help: 'Time to answer player requests (manifests include origin fetches on a miss)',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.cache = new Counter({
+      name: 'switchyard_manifest_cache_total',
+      help: 'Manifest cache lookups: hit, miss (origin fetch), coalesced (waited on an in-flight fetch), stale (served past TTL while the origin fails)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.originFetches = new Counter({
+      name: 'switchyard_origin_fetches_total',
+      help: 'Origin manifest fetches by origin host and result (ok or an error code)',
+      labelNames: ['origin', 'result'],
+      registers,
+    });
+    this.originLatency = new Histogram({
+      name: 'switchyard_origin_fetch_duration_seconds',
+      help: 'Origin manifest fetch time',
+      labelNames: ['origin'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.selections = new Counter({
+      name: 'switchyard_selections_total',
+      help: 'CDN decisions that placed segments, by CDN and reason kind',
+      labelNames: ['cdn', 'reason'],
+      registers,
+    });
+    this.switches = new Counter({
+      name: 'switchyard_switches_total',
+      help: 'Sessions moved from one CDN to another',
+      labelNames: ['from', 'to', 'reason'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'switchyard_config_reloads_total',
+      help: 'Config reloads by result',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'switchyard_cdn_healthy',
+      help: '1 when the CDN is healthy and not drained',
+      labelNames: ['cdn'],
+      registers,
+      collect() {
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.healthy && !c.drained ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_cdn_share',
+      help: 'Fraction of recent segment-placing decisions that went to the CDN',
+      labelNames: ['cdn'],
+      registers,
+      collect() {
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.share);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_cdn_probe_error_rate',
+      help: 'Recent probe failure rate of the CDN, 0..1',
+      labelNames: ['cdn'],
+      registers,
+      collect() {
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.errorRate);
+      },
+    });
+  }
+
+  request(route: RouteKind, status: number, seconds: number): void {
+    this.requests.inc({ route, status: String(status) });
+    this.latency.observe({ route }, seconds);
+  }
+
+  cacheLookup(outcome: CacheOutcomeLabel): void {
+    this.cache.inc({ outcome });
+  }
+
+  originFetch(origin: string, result: string, seconds: number): void {
+    this.originFetches.inc({ origin, result });
+    this.originLatency.observe({ origin }, seconds);
+  }
+
+  selection(cdn: string, reason: string): void {
+    this.selections.inc({ cdn, reason: reasonKind(reason) });
+  }
+
+  switched(from: string, to: string, reason: string): void {
+    this.switches.inc({ from, to, reason: reasonKind(reason) });
+  }
+
+  configReload(ok: boolean): void {
+    this.reloads.inc({ result: ok ? 'ok' : 'failed' });
+  }
+}
+
+/** "weighted: rendezvous" → "weighted": bounded label values from free-form reasons. */
+export function reasonKind(reason: string): string {
+  const colon = reason.indexOf(':');
+  return (colon < 0 ? reason : reason.slice(0, colon)).slice(0, 32);
+}
