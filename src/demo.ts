@@ -12,6 +12,15 @@ export interface RunningDemo {
   close(): Promise<void>;
 }
 
+/** The stream's entry manifest on the fixture origin: an HLS master or a DASH MPD. */
+async function entryManifest(origin: string): Promise<string> {
+  for (const name of ['master.m3u8', 'manifest.mpd']) {
+    const res = await fetch(origin + name, { method: 'HEAD' }).catch(() => undefined);
+    if (res?.ok) return name;
+  }
+  return 'master.m3u8';
+}
+
 /**
  * The embedded default: the fixture origin and two fixture CDNs on 127.0.0.1 with examples/demo.yaml.
  * Prints the player URLs, then every few seconds which CDN served how many requests.
@@ -38,8 +47,10 @@ export async function runDemo(options: {
     `\nSwitchyard demo: origin ${origin.url}, CDNs ${cdns.map((c) => `${c.id}=${c.url}`).join(' ')}\n`,
   );
   out.write(`Proxy on ${proxyUrl} (config ${configFile})\n\nOpen in a player:\n`);
-  for (const s of config.streams) out.write(`  ${s.id.padEnd(10)} ${proxyUrl}${s.id}/master.m3u8\n`);
-  out.write(`\n  ffplay ${proxyUrl}live/master.m3u8\n`);
+  for (const s of config.streams) {
+    out.write(`  ${s.id.padEnd(14)} ${proxyUrl}${s.id}/${await entryManifest(s.origin)}\n`);
+  }
+  out.write(`\n  ffplay ${proxyUrl}live/master.m3u8\n  ffplay ${proxyUrl}dash/manifest.mpd\n`);
   out.write(`  ffmpeg -i ${proxyUrl}live/master.m3u8 -map 0 -c copy -f null -\n`);
   out.write(`\nTake CDN a down (live sessions move to b at their next reload), and back up:\n`);
   out.write(`  curl -X POST -d '{"kind":"down"}' ${cdns[0]?.url}__fixture/mode\n`);
