@@ -1,5 +1,6 @@
 import { Parser } from 'm3u8-parser';
 import { SwitchyardError } from '../errors';
+import { isHttpReference, resolveUri } from '../url';
 import { TemplateBuilder, type SlotKind, type SlotRole, type Template } from './template';
 import { makeSlot } from './uri';
 
@@ -15,6 +16,10 @@ export interface HlsInfo {
   /** Path (under the origin base) of the newest full segment, for "does the other CDN have it" checks. */
   readonly newestSegmentPath: string | undefined;
   readonly segmentCount: number;
+  /** Sum of the segments' EXTINF durations, seconds. */
+  readonly totalDuration: number;
+  /** Masters: each variant's resolved URL and its BANDWIDTH (bits/s), for delivered-volume estimates. */
+  readonly variantBandwidths: ReadonlyMap<string, number>;
   /**
    * Half the target duration (LL-HLS: half the part target), so a reload never sees a copy older
    * than the player's reload interval allows.
@@ -213,6 +218,12 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
       canBlockReload: parsed.canBlockReload,
       newestSegmentPath,
       segmentCount: template.slots.filter((x) => x.kind === 'segment').length,
+      totalDuration: parsed.totalDuration,
+      variantBandwidths: new Map(
+        parsed.variants
+          .filter((v) => isHttpReference(v.uri) && !v.uri.startsWith('{$'))
+          .map((v) => [resolveUri(manifestUrl, v.uri), v.bandwidth] as const),
+      ),
       liveTtlMs: Math.max(100, ((parsed.partTarget ?? parsed.targetDuration ?? 2) * 1000) / 2),
     },
   };
@@ -246,6 +257,8 @@ interface Understood {
   partTarget: number | undefined;
   mediaSequence: number | undefined;
   canBlockReload: boolean;
+  totalDuration: number;
+  variants: { uri: string; bandwidth: number }[];
 }
 
 /** m3u8-parser's reading of the playlist: what kind it is and how it ages. */
@@ -285,6 +298,13 @@ function understand(text: string): Understood {
         : undefined,
     mediaSequence: typeof m.mediaSequence === 'number' ? m.mediaSequence : undefined,
     canBlockReload: serverControl?.canBlockReload === true,
+    totalDuration: m.segments.reduce(
+      (sum, seg) => sum + (Number.isFinite(seg.duration) ? seg.duration : 0),
+      0,
+    ),
+    variants: (m.playlists ?? [])
+      .map((p) => ({ uri: p.uri, bandwidth: Number((p.attributes as Record<string, unknown>)?.BANDWIDTH) }))
+      .filter((v) => typeof v.uri === 'string' && Number.isFinite(v.bandwidth) && v.bandwidth > 0),
   };
 }
 

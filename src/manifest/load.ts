@@ -14,6 +14,12 @@ export interface ManifestInfo {
   readonly newestSegmentPath: string | undefined;
   /** For live manifests: how long a copy may be served before players would miss an update (ms). */
   readonly liveTtlMs?: number;
+  /** Seconds of media per segment at most (HLS target duration), when known. */
+  readonly targetDuration?: number;
+  /** Seconds of media the manifest lists, when known. */
+  readonly totalDuration?: number;
+  /** Masters: each variant's resolved URL and its bandwidth (bits/s). */
+  readonly variantBandwidths?: ReadonlyMap<string, number>;
 }
 
 /** A parsed manifest of any supported format: its template, what it is, and how long it stays fresh. */

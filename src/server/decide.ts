@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '../errors';
 import type { Selection } from '../policy/types';
 import type { ConfigState, Runtime } from './runtime';
+import { givenRequestId } from './request-id';
 
 export interface DecisionInput {
   readonly streamId: string;
@@ -16,13 +17,20 @@ export interface DecisionInput {
   readonly previous?: string;
   /** Whether this decision places segments (counts toward shares) or only informs (masters). */
   readonly placesSegments: boolean;
+  /**
+   * Asked before a session moves from a healthy CDN to another: a reason to stay instead, or
+   * undefined to let it move (e.g. the new CDN does not serve the newest segment yet).
+   */
+  readonly vetoSwitch?: (from: string, to: string) => string | undefined;
 }
 
 /** One CDN decision: current views in, the policy's selection out, checked against the config. */
 export function decide(runtime: Runtime, state: ConfigState, input: DecisionInput): Selection {
   const now = runtime.now();
   const cdns = runtime.cdnViews(now);
-  const selection = state.policy.select({
+  const memory = runtime.policies.shared.sessions;
+  const prior = input.vetoSwitch ? memory.get(input.sessionId, now) : undefined;
+  let selection = state.policy.select({
     session: {
       id: input.sessionId,
       startedAt: input.startedAt,
@@ -41,12 +49,22 @@ export function decide(runtime: Runtime, state: ConfigState, input: DecisionInpu
   if (!state.cdns.has(selection.cdn)) {
     throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
   }
+  const switched = selection.switched;
+  if (switched && input.vetoSwitch && cdns.find((c) => c.id === switched.from)?.healthy) {
+    const veto = input.vetoSwitch(switched.from, switched.to);
+    if (veto !== undefined) {
+      selection = { cdn: switched.from, reason: `${veto} (wanted ${switched.to}: ${selection.reason})` };
+      // The policy's memory already moved the session: put it back where it stays.
+      if (prior) memory.set(input.sessionId, { ...prior, seenAt: now });
+    }
+  }
   if (input.placesSegments) {
     runtime.share.record(selection.cdn, now);
     runtime.metrics.selection(selection.cdn, selection.reason);
   }
   if (selection.switched) {
     runtime.recordSwitch({
+      requestId: givenRequestId(input.req.headers),
       session: input.sessionId,
       stream: input.streamId,
       from: selection.switched.from,

@@ -18,6 +18,9 @@ import type { ConfigState, Runtime } from './runtime';
 /** How long the origin may hold an LL-HLS blocking reload (the spec allows three target durations). */
 const BLOCKING_HOLD_MS = 15_000;
 
+/** How long a switching reload may wait for the new CDN's newest-segment check. */
+const SEGMENT_CHECK_WAIT_MS = 500;
+
 type Request = Pick<IncomingMessage, 'headers' | 'socket'>;
 
 export interface RouteResult {
@@ -92,14 +95,19 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
       const fresh = request.blocking
         ? undefined
         : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
-      if (fresh) send(renderManifest(runtime, state, matched, request, fresh, req));
+      const answer = (cached: Cached<ParsedManifest>) => {
+        const result = renderManifest(runtime, state, matched, request, cached, req);
+        if (result instanceof Promise) result.then(send, fail);
+        else send(result);
+      };
+      if (fresh) answer(fresh);
       else
         runtime.cache
           .get(request.originUrl, {
             partition: request.stream.origin,
             holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
           })
-          .then((cached) => send(renderManifest(runtime, state, matched, request, cached, req)))
+          .then(answer)
           .catch(fail);
     }
   } catch (err) {
@@ -170,7 +178,7 @@ export async function serveManifest(
     partition: request.stream.origin,
     holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
   });
-  return renderManifest(runtime, state, route, request, cached, req);
+  return await renderManifest(runtime, state, route, request, cached, req);
 }
 
 /** The session's copy of a cached manifest: policy decision, then the join. */
@@ -181,8 +189,10 @@ function renderManifest(
   request: ManifestRequest,
   cached: Cached<ParsedManifest>,
   req: Request,
-): RouteResult {
+  mayWait = true,
+): RouteResult | Promise<RouteResult> {
   const now = runtime.now();
+  let pendingCheck: string | undefined;
   const { stream, claims } = request;
   const manifest = cached.value;
   const { info } = manifest;
@@ -244,13 +254,40 @@ function renderManifest(
       reason = `steering: pathway ${cdn}`;
       if (info.kind === 'media') runtime.share.record(cdn, now);
     } else {
+      const newest = info.live ? info.newestSegmentPath : undefined;
       const selection = decide(runtime, state, {
         ...decision,
         placesSegments: info.kind === 'media' && stream.mode !== 'redirect',
+        // A live session moves only to a CDN that already serves the playlist's newest segment.
+        ...(newest !== undefined && stream.mode === 'rewrite'
+          ? {
+              vetoSwitch: (from: string, to: string) => {
+                const url = (state.cdnPrefixes.get(stream.id)?.get(to) as string) + newest;
+                const check = runtime.segments.check(url);
+                if (check === 'pending') pendingCheck = url;
+                return check === 'available'
+                  ? undefined
+                  : `stayed on ${from}: ${to} ${check === 'pending' ? 'is being checked for' : 'does not serve'} the newest segment`;
+              },
+            }
+          : {}),
       });
       cdn = selection.cdn;
       reason =
         stream.mode === 'redirect' ? `redirect: per segment (now ${selection.reason})` : selection.reason;
+    }
+    if (info.kind === 'media' && stream.mode !== 'redirect' && pendingCheck === undefined) {
+      observeDelivery(
+        runtime,
+        state,
+        stream.id,
+        session.sid,
+        cdn,
+        info,
+        request.originUrl,
+        decision.cmcd,
+        now,
+      );
     }
     const rawCdnPrefix = state.cdnPrefixes.get(stream.id)?.get(cdn) as string;
     // Prefixes are escaped for the manifest's syntax (XML for DASH); slot paths already are.
@@ -261,6 +298,14 @@ function renderManifest(
     });
   }
 
+  if (pendingCheck !== undefined && mayWait) {
+    // The first time a session would move to a CDN, its HEAD check runs now (briefly): the reload
+    // that the move belongs to should not be the one that misses it.
+    const url = pendingCheck;
+    return runtime.segments
+      .wait(url, SEGMENT_CHECK_WAIT_MS)
+      .then(() => renderManifest(runtime, state, route, request, cached, req, false));
+  }
   const headers: Record<string, string> = {
     'content-type': manifest.contentType,
     'cache-control': playerCacheControl(cached.ttlMs),
@@ -376,6 +421,30 @@ export function steeringManifest(
       'x-switchyard-reason': selection.reason,
     },
   };
+}
+
+/**
+ * Tells the policy (cost, ledgers) roughly how much media this playlist sends to `cdn`: one target
+ * duration per live reload, the whole playlist for VOD, at the CMCD-reported bitrate or else the
+ * variant's BANDWIDTH from the master it came from.
+ */
+function observeDelivery(
+  runtime: Runtime,
+  state: ConfigState,
+  streamId: string,
+  sessionId: string,
+  cdn: string,
+  info: ParsedManifest['info'],
+  originUrl: string,
+  cmcd: Readonly<Record<string, string | number | boolean>> | undefined,
+  now: number,
+): void {
+  if (!state.policy.observe) return;
+  const br = cmcd?.br;
+  const bitrateBps = typeof br === 'number' && br > 0 ? br * 1000 : runtime.variantBandwidth.get(originUrl);
+  const mediaSeconds = info.live ? (info.targetDuration ?? 0) : (info.totalDuration ?? 0);
+  if (bitrateBps === undefined || mediaSeconds <= 0) return;
+  state.policy.observe({ kind: 'delivery', sessionId, streamId, cdn, mediaSeconds, bitrateBps, at: now });
 }
 
 /** CMCD from the query (CMCD=) and the CMCD-* headers, parsed only when the player sent any. */
