@@ -164,6 +164,7 @@ async function originFetches(): Promise<{ sessions: number; ttlMs: number; fetch
       cdns: [{ id: 'a', baseUrl: `${base}cdn-a/` }],
       health: { path: '/', interval: 10_000, timeout: 1000 },
       log: { level: 'silent' },
+      origin: { allowPrivateAddresses: true },
     },
     { env: {} },
   );

@@ -52,6 +52,7 @@ async function switchyard(): Promise<number> {
       ],
       health: { path: '/', interval: 10_000, timeout: 1000, rise: 1, fall: 3 },
       log: { level: 'silent' },
+      origin: { allowPrivateAddresses: true },
     },
     { env: {} },
   );

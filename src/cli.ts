@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load';
 import { createLogger } from './log';
 import { createSwitchyard } from './server/server';
+import { installProcessGuards } from './server/guards';
 import { runDemo } from './demo';
 import { loadtestCommand } from './loadtest/cli';
 import { version } from './version';
@@ -75,6 +76,7 @@ async function serve(args: string[]): Promise<number> {
   const config = await loadConfigFile(path.resolve(values.config));
   const logger = createLogger(config.log.level, { pretty: values.pretty });
   const server = createSwitchyard(config, { logger });
+  const removeGuards = installProcessGuards(logger, (kind) => server.runtime.metrics.uncaughtError(kind));
   const url = await server.listen({ port, host: values.host });
   const watcher = server.watchConfig(path.resolve(values.config));
   const onHup = () => void watcher.reload();
@@ -93,6 +95,7 @@ async function serve(args: string[]): Promise<number> {
   process.off('SIGHUP', onHup);
   logger.info({ event: 'shutdown' }, 'draining and shutting down');
   await server.close();
+  removeGuards();
   return 0;
 }
 

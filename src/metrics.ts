@@ -19,6 +19,8 @@ export interface CdnSnapshot {
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Cache lookups by outcome as plain numbers, for the status page (prom-client reads are async). */
+  readonly cacheCounts: Record<CacheOutcomeLabel, number> = { hit: 0, miss: 0, coalesced: 0, stale: 0 };
   private readonly requests: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;
   private readonly cache: Counter<'outcome'>;
@@ -27,6 +29,8 @@ export class Metrics {
   private readonly selections: Counter<'cdn' | 'reason'>;
   private readonly switches: Counter<'from' | 'to' | 'reason'>;
   private readonly reloads: Counter<'result'>;
+  private readonly breaker: Gauge<'origin' | 'state'>;
+  private readonly uncaught: Counter<'kind'>;
 
   constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -82,6 +86,18 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     });
+    this.breaker = new Gauge({
+      name: 'switchyard_origin_circuit',
+      help: 'Origin circuit breaker state: 1 for the current state (closed, open, half-open) of each origin',
+      labelNames: ['origin', 'state'],
+      registers,
+    });
+    this.uncaught = new Counter({
+      name: 'switchyard_uncaught_errors_total',
+      help: 'Errors that escaped every handler (uncaughtException, unhandledRejection); the process kept serving',
+      labelNames: ['kind'],
+      registers,
+    });
     new Gauge({
       name: 'switchyard_cdn_healthy',
       help: '1 when the CDN is healthy and not drained',
@@ -117,6 +133,7 @@ export class Metrics {
   }
 
   cacheLookup(outcome: CacheOutcomeLabel): void {
+    this.cacheCounts[outcome]++;
     this.cache.inc({ outcome });
   }
 
@@ -131,6 +148,15 @@ export class Metrics {
 
   switched(from: string, to: string, reason: string): void {
     this.switches.inc({ from, to, reason: reasonKind(reason) });
+  }
+
+  breakerChanged(origin: string, state: 'closed' | 'open' | 'half-open'): void {
+    for (const s of ['closed', 'open', 'half-open'] as const)
+      this.breaker.set({ origin, state: s }, s === state ? 1 : 0);
+  }
+
+  uncaughtError(kind: 'exception' | 'rejection'): void {
+    this.uncaught.inc({ kind });
   }
 
   configReload(ok: boolean): void {

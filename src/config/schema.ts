@@ -183,6 +183,23 @@ export const configSchema = z
           .min(1024)
           .default(8 * 1024 * 1024),
         maxRedirects: z.number().int().min(0).max(10).default(3),
+        /**
+         * Origins on loopback, private (RFC 1918), link-local, unique-local or CGNAT addresses are
+         * refused (checked on the address actually connected, so DNS cannot smuggle one in) unless
+         * this is true: set it when the origin really is on a private network (the fixtures, the demo).
+         */
+        allowPrivateAddresses: z.boolean().default(false),
+        /** Origin fetches in flight per origin (scheme://host:port); more wait their turn. */
+        maxConcurrent: z.number().int().min(1).max(10_000).default(64),
+        /** Per-origin circuit breaker: fail fast (stale copies still served) while an origin is dead. */
+        breaker: z
+          .strictObject({
+            /** Consecutive transient failures (unreachable, timeout, 5xx) that open the circuit. */
+            failures: z.number().int().min(1).default(5),
+            /** How long the circuit stays open before one probe fetch is let through. */
+            coolDown: duration.default(5_000),
+          })
+          .default({ failures: 5, coolDown: 5_000 }),
       })
       .default({
         connectTimeout: 2_000,
@@ -190,6 +207,9 @@ export const configSchema = z
         bodyTimeout: 5_000,
         maxBodyBytes: 8 * 1024 * 1024,
         maxRedirects: 3,
+        allowPrivateAddresses: false,
+        maxConcurrent: 64,
+        breaker: { failures: 5, coolDown: 5_000 },
       }),
     cors: z.strictObject({ allowOrigin: z.string().default('*') }).default({ allowOrigin: '*' }),
     /** Operator API under /admin/*: off unless a bearer token is configured. */
@@ -202,6 +222,17 @@ export const configSchema = z
           .optional(),
       })
       .default({}),
+    /**
+     * Prometheus `/metrics`. On the separate admin listener it is open unless `token` is set; on the
+     * player-facing listener it needs `Authorization: Bearer` with `token`, else the admin token, and
+     * is off when neither is configured (operational data is not for the open internet).
+     */
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        token: z.string().min(16, 'expected a metrics token of at least 16 characters').optional(),
+      })
+      .default({ enabled: true }),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

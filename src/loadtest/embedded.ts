@@ -51,6 +51,8 @@ export async function startEmbeddedStack(
           fall: health.fall,
         },
         log: { level: 'silent' },
+        // The embedded fixtures run on 127.0.0.1, which production configs refuse.
+        origin: { allowPrivateAddresses: true },
       },
       { env: {} },
     );

@@ -1,7 +1,9 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { SwitchyardError } from '../errors';
+import { isPrivateAddress } from './address';
+import { CircuitBreaker, type BreakerState } from './breaker';
 
 export interface OriginClientOptions {
   connectTimeout: number;
@@ -13,6 +15,81 @@ export interface OriginClientOptions {
   allowedOrigins: readonly string[];
   /** Connections per origin host. */
   connections?: number;
+  /** Allow origins on loopback/private/link-local addresses (default: refused). */
+  allowPrivateAddresses?: boolean;
+  /** Fetches in flight per origin; more wait for a slot (within the fetch's deadline). Default 64. */
+  maxConcurrent?: number;
+  /** Per-origin circuit breaker; default 5 consecutive transient failures, 5 s open. */
+  breaker?: { failures: number; coolDown: number };
+  /** Circuit breaker state changes, by origin (scheme://host:port). */
+  onBreaker?: (origin: string, state: BreakerState) => void;
+  now?: () => number;
+}
+
+/** A counting semaphore: fetches to one origin beyond the limit wait in line. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async acquire(signal: AbortSignal): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason);
+      };
+      this.waiting.push(grant);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    // The slot passes straight to the next in line: `active` stays the same.
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/**
+ * undici's connector, plus a check of the address the socket actually reached: a hostname that
+ * resolves (or re-resolves, DNS rebinding) to a private address is refused after the DNS answer, not
+ * before it.
+ */
+function guardedConnector(timeout: number, allowPrivate: boolean): buildConnector.connector {
+  const connect = buildConnector({ timeout });
+  if (allowPrivate) return connect;
+  return (options, callback) =>
+    connect(options, (err, socket) => {
+      if (err || !socket) return callback(err ?? new Error('connect failed'), null);
+      const address = socket.remoteAddress;
+      if (address === undefined || isPrivateAddress(address)) {
+        socket.destroy();
+        return callback(
+          new SwitchyardError(
+            'ORIGIN_NOT_ALLOWED',
+            'origin resolves to a private, loopback or link-local address (origin.allowPrivateAddresses is false)',
+          ),
+          null,
+        );
+      }
+      callback(null, socket);
+    });
+}
+
+/** Failures that say the origin is sick (the breaker counts them); not 404s, size or syntax. */
+function isTransientFailure(err: SwitchyardError): boolean {
+  if (err.code === 'ORIGIN_UNREACHABLE' || err.code === 'ORIGIN_TIMEOUT') return true;
+  return err.code === 'ORIGIN_STATUS' && Number(err.details.originStatus) >= 500;
 }
 
 export interface OriginResponse {
@@ -35,16 +112,49 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export class OriginClient {
   private readonly agent: Agent;
   private readonly allowed: ReadonlySet<string>;
+  private readonly slots = new Map<string, Slots>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
 
   constructor(private readonly opts: OriginClientOptions) {
+    const maxConcurrent = opts.maxConcurrent ?? 64;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
+      throw new TypeError(`OriginClient: expected maxConcurrent to be an integer ≥ 1, got ${maxConcurrent}`);
     this.agent = new Agent({
-      connect: { timeout: opts.connectTimeout },
+      connect: guardedConnector(opts.connectTimeout, opts.allowPrivateAddresses === true),
       headersTimeout: opts.headersTimeout,
       bodyTimeout: opts.bodyTimeout,
-      connections: opts.connections ?? 64,
+      connections: opts.connections ?? maxConcurrent,
       keepAliveTimeout: 10_000,
     });
     this.allowed = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
+  }
+
+  /** The circuit breaker state of an origin (scheme://host:port). */
+  breakerState(origin: string): BreakerState {
+    return this.breakers.get(origin)?.current ?? 'closed';
+  }
+
+  private breakerFor(origin: string): CircuitBreaker {
+    let b = this.breakers.get(origin);
+    if (!b) {
+      b = new CircuitBreaker({
+        failures: this.opts.breaker?.failures ?? 5,
+        coolDownMs: this.opts.breaker?.coolDown ?? 5_000,
+        now: this.opts.now,
+        onChange: (state) => this.opts.onBreaker?.(origin, state),
+      });
+      this.breakers.set(origin, b);
+    }
+    return b;
+  }
+
+  private slotsFor(origin: string): Slots {
+    let s = this.slots.get(origin);
+    if (!s) {
+      s = new Slots(this.opts.maxConcurrent ?? 64);
+      this.slots.set(origin, s);
+    }
+    return s;
   }
 
   /**
@@ -55,11 +165,49 @@ export class OriginClient {
     url: string,
     options: { signal?: AbortSignal; headers?: Record<string, string>; holdMs?: number } = {},
   ): Promise<OriginResponse> {
+    this.assertAllowed(url, false);
+    const origin = new URL(url).origin;
+    const breaker = this.breakerFor(origin);
+    if (!breaker.tryAcquire()) {
+      throw new SwitchyardError(
+        'ORIGIN_UNREACHABLE',
+        `origin ${safeHost(url)} unreachable (circuit open, next probe in ${breaker.retryInMs()} ms)`,
+        { details: { cause: 'circuit_open' } },
+      );
+    }
     const started = Date.now();
     const headersTimeout = this.opts.headersTimeout + (options.holdMs ?? 0);
     // A body that trickles in under bodyTimeout per chunk must still end: one deadline for the whole fetch.
     const deadline = AbortSignal.timeout(this.opts.connectTimeout + headersTimeout + this.opts.bodyTimeout);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const slots = this.slotsFor(origin);
+    try {
+      await slots.acquire(signal);
+    } catch (err) {
+      breaker.neutral();
+      throw mapError(err, url, deadline);
+    }
+    try {
+      const response = await this.fetchFrom(url, options.headers, headersTimeout, signal, deadline, started);
+      breaker.success();
+      return response;
+    } catch (err) {
+      if (err instanceof SwitchyardError && isTransientFailure(err)) breaker.failure();
+      else breaker.neutral();
+      throw err;
+    } finally {
+      slots.release();
+    }
+  }
+
+  private async fetchFrom(
+    url: string,
+    extraHeaders: Record<string, string> | undefined,
+    headersTimeout: number,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    started: number,
+  ): Promise<OriginResponse> {
     let current = url;
     for (let hop = 0; ; hop++) {
       this.assertAllowed(current, hop > 0);
@@ -70,7 +218,7 @@ export class OriginClient {
           dispatcher: this.agent,
           signal,
           headersTimeout,
-          headers: { 'accept-encoding': 'gzip, br, deflate', 'user-agent': 'switchyard', ...options.headers },
+          headers: { 'accept-encoding': 'gzip, br, deflate', 'user-agent': 'switchyard', ...extraHeaders },
         });
       } catch (err) {
         throw mapError(err, current, deadline);

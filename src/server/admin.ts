@@ -4,7 +4,7 @@ import { SwitchyardError } from '../errors';
 import type { Runtime } from './runtime';
 
 /** Constant-time comparison of bearer tokens of any length (hashes first, so lengths do not leak). */
-function sameToken(given: string, expected: string): boolean {
+export function sameToken(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
@@ -17,6 +17,8 @@ export function redactedConfig(runtime: Runtime): unknown {
     ...c,
     secrets: c.secrets.map(() => '[redacted]'),
     admin: { ...c.admin, token: c.admin.token === undefined ? undefined : '[redacted]' },
+    metrics: { ...c.metrics, token: c.metrics.token === undefined ? undefined : '[redacted]' },
+    state: { ...c.state, url: c.state.url.replace(/\/\/[^@/]*@/, '//[redacted]@') },
   };
 }
 
@@ -57,6 +59,8 @@ export function adminRouter(runtime: Runtime): Router {
     res.json({
       configVersion: runtime.state.version,
       policy: runtime.state.policy.name,
+      /** This instance, its peers and the config hash each applied (a mismatch shows here). */
+      fleet: runtime.store.status(now),
       cdns: views.map((v) => {
         const h = runtime.monitor.health(v.id);
         return {
@@ -75,6 +79,33 @@ export function adminRouter(runtime: Runtime): Router {
       }),
       recentSwitches: runtime.recentSwitches
         .slice(-50)
+        .map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
+    });
+  });
+
+  /** What the status page (/ui) polls every second: small, and only the figures it draws. */
+  router.get('/status', (_req, res) => {
+    const now = runtime.now();
+    const views = runtime.cdnViews(now);
+    res.setHeader('cache-control', 'no-store');
+    res.json({
+      at: now,
+      configVersion: runtime.state.version,
+      policy: runtime.state.policy.name,
+      cdns: views.map((v) => ({
+        id: v.id,
+        healthy: v.healthy,
+        drained: runtime.monitor.health(v.id)?.drained ?? false,
+        share: v.share,
+        errorRate: v.errorRate,
+        latencyMs: v.latencyMs,
+        weight: v.weight,
+      })),
+      cache: { ...runtime.metrics.cacheCounts },
+      origins: runtime.originCircuits(),
+      recentSwitches: runtime.recentSwitches
+        .slice(-20)
+        .reverse()
         .map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
     });
   });

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { toSwitchyardError } from '../errors';
+import { claimedSessionId, requestIdOf } from './request-id';
 
 /**
  * The one place that writes error responses: `{ "error": { "code", "message" } }` with the code's
@@ -15,8 +16,14 @@ export function sendError(
 ): void {
   const err = toSwitchyardError(thrown);
   const level = err.status >= 500 ? (err.code === 'INTERNAL' ? 'error' : 'warn') : 'info';
+  // Only error responses carry a request id: successful manifests stay free of per-request work.
+  const req = res.req as ServerResponse['req'] | undefined;
+  const requestId = req ? requestIdOf(req.headers) : undefined;
+  const session = claimedSessionId(req?.url);
   logger[level](
     {
+      requestId,
+      ...(session === undefined ? {} : { session }),
       ...context,
       event: 'request_error',
       code: err.code,
@@ -33,10 +40,11 @@ export function sendError(
   const body = JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } });
   res.writeHead(err.status, {
     ...extraHeaders,
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  res.end(req?.method === 'HEAD' ? undefined : body);
 }

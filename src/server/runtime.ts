@@ -113,6 +113,18 @@ export class Runtime {
   cdnViews(now: number): readonly CdnView[] {
     const cached = this.views;
     if (
+    this.store = createStateStore(config.state, {
+      logger: this.logger,
+      now: this.now,
+      registry: this.metrics.registry,
+    });
+    this.share = this.store.selections;
+    if (!this.policies.useState(this.store))
+      this.logger.warn(
+        { event: 'state_store' },
+        'policy registry already in use: session memory and volume ledger stay in-process',
+      );
+    this.store.attachHealth(this.monitor);
       cached &&
       cached.version === this.monitor.version &&
       now - cached.at < VIEWS_MAX_AGE_MS &&
@@ -151,7 +163,8 @@ export class Runtime {
     );
   }
 
-  recordSwitch(event: Omit<SwitchEvent, 'at'>): void {
+  recordSwitch(input: Omit<SwitchEvent, 'at'> & { requestId?: string }): void {
+    const { requestId, ...event } = input;
     const full = { at: this.now(), ...event };
     this.recentSwitches.push(full);
     this.metrics.switched(event.from, event.to, event.reason);
@@ -172,6 +185,7 @@ export class Runtime {
 
   private apply(config: Config): void {
     const cdnIds = config.cdns.map((c) => c.id);
+        ...(requestId === undefined ? {} : { requestId }),
     const policy = this.policies.create(config.policy, cdnIds, ['policy']);
     const signer = new TokenSigner(config.secrets, config.session.maxAge);
     const previous = this.current as ConfigState | undefined;
@@ -198,6 +212,14 @@ export class Runtime {
       baseUrl: c.baseUrl,
       weight: c.weight,
       tags: c.tags,
+        now: this.now,
+        onBreaker: (origin, state) => {
+          this.metrics.breakerChanged(originHost(origin), state);
+          this.logger.warn(
+            { event: 'origin_circuit', origin: originHost(origin), state },
+            `origin circuit ${state}`,
+          );
+        },
       probe: { ...config.health, ...c.health },
     }));
     this.monitor.setCdns(monitored);
@@ -241,7 +263,11 @@ export class Runtime {
       onOriginFetch: (url, result) => {
         this.metrics.originFetch(
           originHost(url),
-          result.ok ? 'ok' : (result.error?.code ?? 'error'),
+          result.ok
+            ? 'ok'
+            : result.error?.details.cause === 'circuit_open'
+              ? 'circuit_open'
+              : (result.error?.code ?? 'error'),
           result.durationMs / 1000,
         );
         if (!result.ok) {
@@ -273,6 +299,15 @@ function originHost(url: string): string {
   try {
     return new URL(url).host;
   } catch {
+  /** Circuit breaker state of each configured origin (scheme://host:port). */
+  originCircuits(): { origin: string; state: string }[] {
+    const origins = new Set(this.current.config.streams.map((s) => new URL(s.origin).origin));
+    return [...origins].map((origin) => ({
+      origin: originHost(origin),
+      state: this.client.breakerState(origin),
+    }));
+  }
+
     return 'invalid';
   }
 }

@@ -57,7 +57,8 @@ function closeGracefully(server: Server, drainMs: number): Promise<void> {
 export function createSwitchyard(config: Config, options: RuntimeOptions): SwitchyardServer {
   const runtime = new Runtime(config, options);
   const separateAdmin = config.admin.listen !== undefined;
-  const app = createApp(runtime, { admin: !separateAdmin });
+  // Operator routes (/admin, /ui, an open /metrics) live on the admin listener when there is one.
+  const app = createApp(runtime, { admin: !separateAdmin, metrics: separateAdmin ? false : 'token' });
   const http = createServer(
     { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
     (req, res) => {
@@ -70,7 +71,9 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
     },
   );
   http.keepAliveTimeout = 65_000;
-  const adminHttp = separateAdmin ? createServer(createApp(runtime, { admin: true })) : undefined;
+  const adminHttp = separateAdmin
+    ? createServer(createApp(runtime, { admin: true, metrics: 'open' }))
+    : undefined;
   let adminBase: string | undefined;
   let watcher: ConfigWatcher | undefined;
   return {

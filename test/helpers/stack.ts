@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { validateConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
@@ -24,6 +24,8 @@ export interface StackOptions {
   streams?: readonly string[];
   /** Health probing: fast by default so tests see failures within about a second. */
   health?: Record<string, unknown>;
+  /** Switchyard's logger (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 /** The fixture origin, fixture CDNs and a real Switchyard on 127.0.0.1, all on ephemeral ports. */
@@ -33,6 +35,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const id of options.cdnIds ?? ['a', 'b'])
     cdns.push(await startCdn({ id, origin: origin.url, port: 0 }));
   const streams = options.streams ?? ['vod', 'live', 'llhls', 'fmp4', 'aes', 'byterange'];
+  const extra = options.extra?.({ origin: origin.url, cdns }) ?? {};
   const raw = {
     listen: { host: '127.0.0.1', port: 0 },
     secrets: [TEST_SECRET],
@@ -40,10 +43,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cdns: cdns.map((c) => ({ id: c.id, baseUrl: c.url, weight: 1 })),
     health: { path: '/__fixture/health', interval: 200, timeout: 150, rise: 1, fall: 1, ...options.health },
     log: { level: 'silent' },
-    ...options.extra?.({ origin: origin.url, cdns }),
+    ...extra,
+    // The fixtures run on 127.0.0.1, which production configs refuse.
+    // Tests that fault the origin expect it back at once: the breaker is opt-in here (test/hardening).
+    origin: {
+      allowPrivateAddresses: true,
+      breaker: { failures: 1_000_000, coolDown: 0 },
+      ...(extra.origin as Record<string, unknown> | undefined),
+    },
   };
   const config = validateConfig(raw, { env: {} });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const server = createSwitchyard(config, { logger });
   const url = await server.listen();
   return {

@@ -26,6 +26,7 @@ function yaml(order: string[], extra = ''): string {
     `health: { path: /__fixture/health, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }`,
     `admin: { token: ${ADMIN} }`,
     `log: { level: silent }`,
+    `origin: { allowPrivateAddresses: true }`,
     extra,
   ].join('\n');
 }

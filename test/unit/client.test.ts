@@ -29,6 +29,7 @@ describe('OriginClient against a real HTTP server', () => {
       maxBodyBytes: 64 * 1024,
       maxRedirects: 3,
       allowedOrigins: [main.url],
+      allowPrivateAddresses: true,
       ...over,
     });
     clients.push(c);

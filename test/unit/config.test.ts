@@ -103,6 +103,9 @@ describe('validateConfig', () => {
       bodyTimeout: 5000,
       maxBodyBytes: 8 * 1024 * 1024,
       maxRedirects: 3,
+      allowPrivateAddresses: false,
+      maxConcurrent: 64,
+      breaker: { failures: 5, coolDown: 5000 },
     });
     expect(cfg.cors).toEqual({ allowOrigin: '*' });
     expect(cfg.log).toEqual({ level: 'info' });

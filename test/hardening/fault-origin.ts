@@ -1,0 +1,195 @@
+/**
+ * A raw origin (node:http on port 0) for the faults the fixture origin cannot play: resets mid-body,
+ * trickling bodies, redirect loops, gzip bombs, 50 MB bodies, invalid UTF-8, DTDs. Every path under
+ * /f/ is one fault; `hits` counts requests per path and `sent` the body bytes written per path.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+
+export interface FaultOrigin {
+  readonly url: string;
+  readonly hits: Map<string, number>;
+  readonly sent: Map<string, number>;
+  /** When true, /f/live.m3u8 and /f/flaky/* drop the connection (an origin blip). */
+  down: boolean;
+  /** Status /f/flaky/* answers with while `down` is false (default 200 with a playlist). */
+  flakyStatus: number;
+  close(): Promise<void>;
+}
+
+export const MEDIA_PLAYLIST =
+  '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n' +
+  '#EXTINF:4.0,\nseg_0.ts\n#EXTINF:4.0,\nseg_1.ts\n#EXT-X-ENDLIST\n';
+
+const LIVE_PLAYLIST =
+  '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:7\n' +
+  '#EXTINF:1.0,\nseg_7.ts\n#EXTINF:1.0,\nseg_8.ts\n';
+
+/** Billion laughs: ten levels of ten references, a gigabyte if anything expanded it. */
+export const BILLION_LAUGHS_MPD = `<?xml version="1.0"?>
+<!DOCTYPE MPD [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY xxe SYSTEM "file:///etc/passwd">
+]>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT4S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period><AdaptationSet mimeType="video/mp4"><Representation id="v" bandwidth="1000">
+    <BaseURL>&lol3;&xxe;</BaseURL>
+    <SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4" duration="4" startNumber="1"/>
+  </Representation></AdaptationSet></Period>
+</MPD>
+`;
+
+export async function startFaultOrigin(): Promise<FaultOrigin> {
+  const hits = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  // 20 MB of one byte: about 20 kB gzipped.
+  const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x23));
+  const state = { down: false, flakyStatus: 200 };
+
+  const count = (path: string, bytes: number) => sent.set(path, (sent.get(path) ?? 0) + bytes);
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const playlist = (body: string | Buffer, type = 'application/vnd.apple.mpegurl', extra = {}) => {
+      res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+      res.end(body);
+    };
+    switch (path) {
+      case '/f/ok.m3u8':
+        return playlist(MEDIA_PLAYLIST);
+      case '/f/reset.m3u8':
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl', 'content-length': '4000' });
+        res.write(MEDIA_PLAYLIST.slice(0, 40));
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      case '/f/slow-headers.m3u8':
+        return; // never answers; the socket is closed with the server
+      case '/f/slowloris.m3u8': {
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+        res.write('#EXTM3U\n');
+        const t = setInterval(() => {
+          if (res.destroyed) return clearInterval(t);
+          res.write('#');
+          count(path, 1);
+        }, 100);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      case '/f/500.m3u8':
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        return void res.end('boom');
+      case '/f/404.m3u8':
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        return void res.end('nope');
+      case '/f/loop.m3u8':
+        res.writeHead(302, { location: '/f/loop.m3u8' });
+        return void res.end();
+      case '/f/foreign.m3u8':
+        // 127.0.0.2 is not a configured origin: an open proxy would follow.
+        res.writeHead(302, { location: 'http://127.0.0.2:9/secret.m3u8' });
+        return void res.end();
+      case '/f/ctype.m3u8':
+        return playlist(MEDIA_PLAYLIST, 'image/png');
+      case '/f/truncated.m3u8':
+        return playlist(MEDIA_PLAYLIST.slice(0, MEDIA_PLAYLIST.indexOf('seg_1.ts') + 3));
+      case '/f/empty.m3u8':
+        return playlist('');
+      case '/f/bomb.m3u8':
+        count(path, bomb.length);
+        return playlist(bomb, 'application/vnd.apple.mpegurl', { 'content-encoding': 'gzip' });
+      case '/f/big.m3u8': {
+        // 50 MB, chunked (no Content-Length to refuse up front): the reader must stop at its limit.
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+        const chunk = Buffer.alloc(64 * 1024, 0x23);
+        let left = 50 * 1024 * 1024;
+        const pump = () => {
+          while (left > 0 && !res.destroyed) {
+            left -= chunk.length;
+            count(path, chunk.length);
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (!res.destroyed) res.end();
+        };
+        pump();
+        return;
+      }
+      case '/f/big-declared.m3u8':
+        res.writeHead(200, {
+          'content-type': 'application/vnd.apple.mpegurl',
+          'content-length': 50 * 1024 * 1024,
+        });
+        res.write(Buffer.alloc(1024, 0x23));
+        return;
+      case '/f/utf8.m3u8':
+        return playlist(
+          Buffer.concat([
+            Buffer.from('#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nseg'),
+            Buffer.from([0xff, 0xfe, 0xc3]),
+            Buffer.from('.ts\n'),
+          ]),
+        );
+      case '/f/html.m3u8':
+        return playlist('<!doctype html><html><body>Welcome to nginx</body></html>', 'text/html');
+      case '/f/xxe.mpd':
+        return playlist(BILLION_LAUGHS_MPD, 'application/dash+xml');
+      case '/f/live.m3u8':
+        if (state.down) return void req.socket.destroy();
+        return playlist(LIVE_PLAYLIST, 'application/vnd.apple.mpegurl', { 'cache-control': 'max-age=1' });
+      default:
+        if (path.startsWith('/f/flaky/')) {
+          if (state.down) return void req.socket.destroy();
+          if (state.flakyStatus !== 200) {
+            res.writeHead(state.flakyStatus);
+            return void res.end();
+          }
+          return playlist(MEDIA_PLAYLIST);
+        }
+        res.writeHead(404);
+        res.end();
+    }
+  };
+  const server = createServer(handler);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    hits,
+    sent,
+    get down() {
+      return state.down;
+    },
+    set down(v: boolean) {
+      state.down = v;
+    },
+    get flakyStatus() {
+      return state.flakyStatus;
+    },
+    set flakyStatus(v: number) {
+      state.flakyStatus = v;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
