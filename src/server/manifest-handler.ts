@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SwitchyardError } from '../errors';
+import { steeringMpd } from '../manifest/dash-steering';
 import { steeringMaster, type Pathway } from '../manifest/hls-steering';
 import { renderBytes, type Slot } from '../manifest/template';
 import type { ParsedManifest } from '../manifest/load';
@@ -247,6 +248,24 @@ function renderManifest(
     });
     cdn = selection.cdn;
     reason = `steering: pathways ${ranked.join(', ')}`;
+  } else if (stream.mode === 'steering' && info.protocol === 'dash') {
+    // One MPD for every CDN: a BaseURL per CDN (serviceLocation), the DCSM ranks them per session.
+    const selection = decide(runtime, state, { ...decision, placesSegments: false });
+    const ranked = rankedCdns(state, selection);
+    const playlist = esc(sessionBase + stream.id + '/');
+    body = steeringMpd(
+      manifest.template,
+      ranked.map((id) => {
+        const media = state.cdnPrefixes.get(stream.id)?.get(id) as string;
+        return {
+          id,
+          mapSlot: slotMapper({ playlist, media: esc(media), key: esc(keyPrefixFor(stream, media)) }),
+        };
+      }),
+      { serverUri: sessionBase + 'dash-steering.json', defaultServiceLocation: ranked[0] as string },
+    );
+    cdn = selection.cdn;
+    reason = `steering: service locations ${ranked.join(', ')}`;
   } else {
     if (stream.mode === 'steering' && session.p !== undefined && state.cdns.has(session.p)) {
       // A media playlist of a steering pathway: the player chose the pathway, the token pins it.
