@@ -1,0 +1,123 @@
+/**
+ * The operator status page in a real browser (playwright-core + Debian chromium): it asks for the
+ * admin token, shows both fixture CDNs, and its share chart moves when a CDN is drained.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { get, startStack, type Stack } from '../helpers/stack';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ADMIN_TOKEN = 'ui-admin-token-0123456789abcdef';
+const run = existsSync(CHROMIUM) ? describe : describe.skip;
+
+run('status page /ui in headless Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let traffic: NodeJS.Timeout | undefined;
+
+  beforeAll(async () => {
+    stack = await startStack({ streams: ['live'], extra: () => ({ admin: { token: ADMIN_TOKEN } }) });
+    // launch() gives every run a fresh temporary profile (it refuses --user-data-dir).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    // Players: new sessions opening the live stream, each reloading its media playlist.
+    const play = async () => {
+      const master = await get(`${stack.url}live/master.m3u8`);
+      const variant = master.body.split('\n').find((l) => l.startsWith('/s/'));
+      if (variant) await get(new URL(variant, stack.url).href);
+    };
+    // And a few long sessions that keep reloading: they are the ones a drain moves (switches).
+    const long: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const master = await get(`${stack.url}live/master.m3u8`);
+      const variant = master.body.split('\n').find((l) => l.startsWith('/s/'));
+      if (variant) long.push(new URL(variant, stack.url).href);
+    }
+    let tick = 0;
+    traffic = setInterval(() => {
+      void play().catch(() => undefined);
+      if (tick++ % 5 === 0) for (const u of long) void get(u).catch(() => undefined);
+    }, 40);
+  }, 30_000);
+
+  afterAll(async () => {
+    if (traffic) clearInterval(traffic);
+    await browser?.close();
+    await stack?.close();
+  });
+
+  test('loads, asks for the token, shows both CDNs, and the chart follows a drain', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const res = await page.goto(`${stack.url}ui`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+
+    // No data without the token: the page shows the token form.
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#token', 'wrong-token-0123456789');
+    await page.click('#login button[type=submit]');
+    await page.waitForFunction(() =>
+      document.getElementById('login-error')?.textContent?.includes('refused'),
+    );
+
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#cdns tr[data-cdn="a"]');
+    await page.waitForSelector('#cdns tr[data-cdn="b"]');
+    expect(await page.textContent('#cdns tr[data-cdn="a"] td[data-field=health]')).toBe('healthy');
+
+    const share = (id: string) =>
+      page.$eval(`#chart polyline[data-cdn="${id}"]`, (el) => Number(el.getAttribute('data-latest')));
+    // Traffic splits over both CDNs.
+    await page.waitForFunction(
+      () => {
+        const line = document.querySelector('#chart polyline[data-cdn="a"]');
+        const a = Number(line?.getAttribute('data-latest'));
+        return a > 0.2 && a < 0.8 && (line?.getAttribute('points') ?? '').split(' ').length >= 2;
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
+    const pointsBefore = await page.$eval('#chart polyline[data-cdn="a"]', (el) => el.getAttribute('points'));
+    expect(pointsBefore?.split(' ').length).toBeGreaterThan(1);
+
+    // Drain a with the page's own button: the drained state shows, and a's share falls in the chart.
+    await page.click('#cdns tr[data-cdn="a"] button');
+    await page.waitForFunction(
+      () => document.querySelector('#cdns tr[data-cdn="a"] td[data-field=health]')?.textContent === 'drained',
+    );
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('#chart polyline[data-cdn="a"]')?.getAttribute('data-latest')) < 0.1,
+      undefined,
+      { timeout: 20_000 },
+    );
+    expect(await share('b')).toBeGreaterThan(0.9);
+    const pointsAfter = await page.$eval('#chart polyline[data-cdn="a"]', (el) => el.getAttribute('points'));
+    expect(pointsAfter).not.toBe(pointsBefore);
+    expect(stack.server.runtime.monitor.health('a')?.drained).toBe(true);
+    // The cache line and switches list are filled from the same poll.
+    expect(await page.textContent('#cache')).toMatch(/Hit ratio \d/);
+    await page.waitForFunction(() => document.querySelectorAll('#switches tbody tr').length > 0, undefined, {
+      timeout: 5000,
+    });
+
+    // The token stays in this tab only.
+    expect(await page.evaluate(() => sessionStorage.getItem('switchyard.adminToken'))).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
