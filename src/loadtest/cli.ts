@@ -14,8 +14,9 @@ With no --url it starts the fixture origin, fixture CDNs a and b and a proxy on 
 ports) and stops them at the end. It stops by itself after --duration.
 
   --url URL            Switchyard instance (base URL, or a manifest URL); repeat for several instances
-  --stream S           stream under each base: an id (live, llhls, vod, fmp4, aes, byterange) or a
-                       path like live/master.m3u8 or dash/manifest.mpd; repeatable (default: live, llhls)
+  --stream S           stream under each base: an id (live, llhls, vod, fmp4, aes, byterange, dash,
+                       dash-live, dash-timeline, dash-list, dash-base) or a path like
+                       live/master.m3u8 or dash/manifest.mpd; repeatable (default: live, llhls, dash-live)
   --sessions N         simulated players (default 50)
   --ramp SECONDS       start them evenly over this time (default 5)
   --duration SECONDS   whole run, ramp included (default 30)

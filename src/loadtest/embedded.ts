@@ -23,7 +23,19 @@ export interface EmbeddedStack {
   close(): Promise<void>;
 }
 
-export const EMBEDDED_STREAMS = ['live', 'llhls', 'vod', 'fmp4', 'aes', 'byterange'] as const;
+export const EMBEDDED_STREAMS = [
+  'live',
+  'llhls',
+  'vod',
+  'fmp4',
+  'aes',
+  'byterange',
+  'dash',
+  'dash-live',
+  'dash-timeline',
+  'dash-list',
+  'dash-base',
+] as const;
 /** The demo's probing (examples/demo.yaml): evacuation within about 2 s + one target duration. */
 export const EMBEDDED_HEALTH: EmbeddedHealth = { intervalMs: 1000, timeoutMs: 500, fall: 2, rise: 2 };
 

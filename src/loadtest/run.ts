@@ -44,10 +44,12 @@ export interface LoadtestIo {
   readonly random?: () => number;
 }
 
-export const DEFAULT_STREAMS = ['live', 'llhls'] as const;
+export const DEFAULT_STREAMS = ['live', 'llhls', 'dash-live'] as const;
 
 export function entryPath(stream: string): string {
-  return /\.(m3u8|mpd)(\?|$)/.test(stream) ? stream.replace(/^\//, '') : `${stream}/master.m3u8`;
+  if (/\.(m3u8|mpd)(\?|$)/.test(stream)) return stream.replace(/^\//, '');
+  // The fixture streams' entry manifests: DASH folders hold manifest.mpd, HLS ones master.m3u8.
+  return stream.startsWith('dash') ? `${stream}/manifest.mpd` : `${stream}/master.m3u8`;
 }
 
 export function protocolOf(url: string): Protocol {
@@ -74,7 +76,7 @@ export function buildEntries(
   if (entries.length === 0) {
     throw new LoadtestUsageError(
       protocol === 'dash'
-        ? 'no DASH stream to play: the embedded fixtures have none yet; pass --url or --stream with an .mpd'
+        ? `no DASH stream to play among ${streams.join(', ')}; add --stream dash-live (or a path to an .mpd)`
         : `no ${protocol} stream to play among ${streams.join(', ')}`,
     );
   }

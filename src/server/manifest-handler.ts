@@ -206,7 +206,10 @@ function renderManifest(
   } else {
     // A media playlist opened without a session is reloaded by the same URL: its session id must not
     // change between reloads, or every reload could pick another CDN. Derive it from the client.
-    const derived = info.kind === 'media' ? clientSessionId(req, stream.id) : undefined;
+    // A DASH MPD is the entry point itself: each one opened is a new session (a dynamic MPD's
+    // Location then keeps its refreshes in it).
+    const derived =
+      info.kind === 'media' && info.protocol === 'hls' ? clientSessionId(req, stream.id) : undefined;
     const minted = state.signer.mint(stream.id, now, derived);
     token = minted.token;
     session = minted.claims;
