@@ -342,6 +342,23 @@ function renderManifest(
   return { status: 200, body, headers };
 }
 
+/** The session and stream of a route whose URL carries only a token (segments, steering). */
+function sessionOf(
+  runtime: Runtime,
+  state: ConfigState,
+  token: string,
+): { claims: SessionClaims; stream: StreamConfig } {
+  const claims = state.signer.verify(token, undefined, runtime.now());
+  const stream = state.streams.get(claims.st);
+  if (!stream) {
+    throw new SwitchyardError(
+      'UNKNOWN_STREAM',
+      'the session belongs to a stream that is no longer configured',
+    );
+  }
+  return { claims, stream };
+}
+
 /** Redirect mode: the CDN is chosen at the moment each segment is requested. */
 export function redirectSegment(
   runtime: Runtime,
@@ -349,14 +366,7 @@ export function redirectSegment(
   route: Extract<ManifestRoute, { kind: 'segment' }>,
   req: Request,
 ): RouteResult {
-  const now = runtime.now();
-  const claims = state.signer.verify(route.token, undefined, now);
-  const stream = state.streams.get(claims.st);
-  if (!stream)
-    throw new SwitchyardError(
-      'UNKNOWN_STREAM',
-      'the session belongs to a stream that is no longer configured',
-    );
+  const { claims, stream } = sessionOf(runtime, state, route.token);
   const selection = decide(runtime, state, {
     streamId: stream.id,
     protocol: 'hls',
@@ -393,16 +403,10 @@ export function steeringManifest(
   route: Extract<ManifestRoute, { kind: 'steering' }>,
   req: Request,
 ): RouteResult {
-  const now = runtime.now();
-  const claims = state.signer.verify(route.token, undefined, now);
-  const stream = state.streams.get(claims.st);
-  if (!stream)
-    throw new SwitchyardError(
-      'UNKNOWN_STREAM',
-      'the session belongs to a stream that is no longer configured',
-    );
+  const { claims, stream } = sessionOf(runtime, state, route.token);
   const prefix = route.format === 'hls' ? '_HLS_' : '_DASH_';
-  const pathway = queryParam(route.query, prefix + 'pathway');
+  const rawPathway = queryParam(route.query, prefix + 'pathway');
+  const pathway = rawPathway === undefined ? undefined : safeDecode(rawPathway);
   const throughput = Number(queryParam(route.query, prefix + 'throughput'));
   const selection = decide(runtime, state, {
     streamId: stream.id,
@@ -411,14 +415,14 @@ export function steeringManifest(
     sessionId: claims.sid,
     startedAt: claims.iat * 1000,
     req,
-    ...(pathway && state.cdns.has(decodeURIComponent(pathway))
-      ? { previous: decodeURIComponent(pathway) }
-      : {}),
+    ...(pathway !== undefined && state.cdns.has(pathway) ? { previous: pathway } : {}),
     // The player's measured throughput, in CMCD's unit (kbps), for policies that read CMCD mtp.
     ...(Number.isFinite(throughput) && throughput > 0
       ? { cmcd: { mtp: Math.round(throughput / 1000) } }
       : {}),
-    placesSegments: false,
+    // HLS pathways record shares on their media playlists; a DASH player's MPD is not reloaded per
+    // pathway, so its steering requests are where its CDN is placed.
+    placesSegments: route.format === 'dash',
   });
   const ranked = rankedCdns(state, selection);
   const ttl = Math.max(1, Math.round(stream.steering.ttl / 1000));
@@ -483,6 +487,14 @@ function cmcdOf(query: string, req: Request): { cmcd?: Readonly<Record<string, s
   }
   const cmcd = cmcdFromRequest(query, h);
   return cmcd ? { cmcd } : {};
+}
+
+function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function identity(text: string): string {

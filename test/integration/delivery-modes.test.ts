@@ -126,3 +126,11 @@ describe('steering mode (HLS Content Steering)', () => {
     expect(after['PATHWAY-PRIORITY']?.at(-1)).toBe(first);
   });
 });
+
+test('a malformed _HLS_pathway is ignored, not an error', async () => {
+  const { master } = await variantOf('live');
+  const serverUri = /SERVER-URI="([^"]+)"/.exec(master)?.[1] as string;
+  const res = await get(new URL(`${serverUri}?_HLS_pathway=%E0%A4%A&_HLS_throughput=abc`, stack.url).href);
+  expect(res.status).toBe(200);
+  expect(JSON.parse(res.body)['PATHWAY-PRIORITY']).toHaveLength(2);
+});
