@@ -69,9 +69,8 @@ run('status page /ui in headless Chromium', () => {
     await page.waitForSelector('#login:not([hidden])');
     await page.fill('#token', 'wrong-token-0123456789');
     await page.click('#login button[type=submit]');
-    await page.waitForFunction(() =>
-      document.getElementById('login-error')?.textContent?.includes('refused'),
-    );
+    // Page-side code is passed as strings: this file is type-checked without the DOM library.
+    await page.waitForFunction(`document.getElementById('login-error').textContent.includes('refused')`);
 
     await page.fill('#token', ADMIN_TOKEN);
     await page.click('#login button[type=submit]');
@@ -83,11 +82,11 @@ run('status page /ui in headless Chromium', () => {
       page.$eval(`#chart polyline[data-cdn="${id}"]`, (el) => Number(el.getAttribute('data-latest')));
     // Traffic splits over both CDNs.
     await page.waitForFunction(
-      () => {
+      `(() => {
         const line = document.querySelector('#chart polyline[data-cdn="a"]');
-        const a = Number(line?.getAttribute('data-latest'));
-        return a > 0.2 && a < 0.8 && (line?.getAttribute('points') ?? '').split(' ').length >= 2;
-      },
+        const a = Number(line && line.getAttribute('data-latest'));
+        return a > 0.2 && a < 0.8 && ((line && line.getAttribute('points')) || '').split(' ').length >= 2;
+      })()`,
       undefined,
       { timeout: 15_000 },
     );
@@ -97,11 +96,10 @@ run('status page /ui in headless Chromium', () => {
     // Drain a with the page's own button: the drained state shows, and a's share falls in the chart.
     await page.click('#cdns tr[data-cdn="a"] button');
     await page.waitForFunction(
-      () => document.querySelector('#cdns tr[data-cdn="a"] td[data-field=health]')?.textContent === 'drained',
+      `document.querySelector('#cdns tr[data-cdn="a"] td[data-field=health]').textContent === 'drained'`,
     );
     await page.waitForFunction(
-      () =>
-        Number(document.querySelector('#chart polyline[data-cdn="a"]')?.getAttribute('data-latest')) < 0.1,
+      `Number(document.querySelector('#chart polyline[data-cdn="a"]').getAttribute('data-latest')) < 0.1`,
       undefined,
       { timeout: 20_000 },
     );
@@ -111,13 +109,13 @@ run('status page /ui in headless Chromium', () => {
     expect(stack.server.runtime.monitor.health('a')?.drained).toBe(true);
     // The cache line and switches list are filled from the same poll.
     expect(await page.textContent('#cache')).toMatch(/Hit ratio \d/);
-    await page.waitForFunction(() => document.querySelectorAll('#switches tbody tr').length > 0, undefined, {
+    await page.waitForFunction(`document.querySelectorAll('#switches tbody tr').length > 0`, undefined, {
       timeout: 5000,
     });
 
     // The token stays in this tab only.
-    expect(await page.evaluate(() => sessionStorage.getItem('switchyard.adminToken'))).toBe(ADMIN_TOKEN);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(`sessionStorage.getItem('switchyard.adminToken')`)).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate(`localStorage.length`)).toBe(0);
     expect(errors).toEqual([]);
   }, 60_000);
 });

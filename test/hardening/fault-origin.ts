@@ -81,6 +81,9 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
         res.on('close', () => clearInterval(t));
         return;
       }
+      case '/f/slow-1s.m3u8':
+        setTimeout(() => playlist(MEDIA_PLAYLIST), 1000);
+        return;
       case '/f/500.m3u8':
         res.writeHead(500, { 'content-type': 'text/plain' });
         return void res.end('boom');
