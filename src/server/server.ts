@@ -42,8 +42,13 @@ function closeGracefully(server: Server, drainMs: number): Promise<void> {
     if (!server.listening) return resolve();
     const force = setTimeout(() => server.closeAllConnections(), drainMs);
     force.unref();
+    // A keep-alive connection whose request finishes during the drain turns idle afterwards: close
+    // those as they go idle, or the drain would wait out drainMs for clients that are done.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    sweep.unref();
     server.close(() => {
       clearTimeout(force);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();
