@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { get, startStack, type Stack } from '../helpers/stack';
+import { get, startStack, waitFor, type Stack } from '../helpers/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'ui-admin-token-0123456789abcdef';
@@ -69,49 +69,44 @@ run('status page /ui in headless Chromium', () => {
     await page.waitForSelector('#login:not([hidden])');
     await page.fill('#token', 'wrong-token-0123456789');
     await page.click('#login button[type=submit]');
-    // Page-side code is passed as strings: this file is type-checked without the DOM library.
-    await page.waitForFunction(`document.getElementById('login-error').textContent.includes('refused')`);
+    // Polled from here: the page's CSP forbids the string evaluation page.waitForFunction relies on.
+    const text = (sel: string) => page.textContent(sel).catch(() => null);
+    const latest = async (id: string) =>
+      Number(await page.getAttribute(`#chart polyline[data-cdn="${id}"]`, 'data-latest').catch(() => NaN));
+    const points = (id: string) => page.getAttribute(`#chart polyline[data-cdn="${id}"]`, 'points');
+    await waitFor(async () => (await text('#login-error'))?.includes('refused') === true, 5000, 100);
 
     await page.fill('#token', ADMIN_TOKEN);
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#cdns tr[data-cdn="a"]');
     await page.waitForSelector('#cdns tr[data-cdn="b"]');
-    expect(await page.textContent('#cdns tr[data-cdn="a"] td[data-field=health]')).toBe('healthy');
+    expect(await text('#cdns tr[data-cdn="a"] td[data-field=health]')).toBe('healthy');
 
-    const share = (id: string) =>
-      page.$eval(`#chart polyline[data-cdn="${id}"]`, (el) => Number(el.getAttribute('data-latest')));
-    // Traffic splits over both CDNs.
-    await page.waitForFunction(
-      `(() => {
-        const line = document.querySelector('#chart polyline[data-cdn="a"]');
-        const a = Number(line && line.getAttribute('data-latest'));
-        return a > 0.2 && a < 0.8 && ((line && line.getAttribute('points')) || '').split(' ').length >= 2;
-      })()`,
-      undefined,
-      { timeout: 15_000 },
+    // Traffic splits over both CDNs, and the chart has history.
+    await waitFor(
+      async () => {
+        const a = await latest('a');
+        return a > 0.2 && a < 0.8 && ((await points('a')) ?? '').split(' ').length >= 2;
+      },
+      15_000,
+      200,
     );
-    const pointsBefore = await page.$eval('#chart polyline[data-cdn="a"]', (el) => el.getAttribute('points'));
-    expect(pointsBefore?.split(' ').length).toBeGreaterThan(1);
+    const pointsBefore = await points('a');
 
     // Drain a with the page's own button: the drained state shows, and a's share falls in the chart.
     await page.click('#cdns tr[data-cdn="a"] button');
-    await page.waitForFunction(
-      `document.querySelector('#cdns tr[data-cdn="a"] td[data-field=health]').textContent === 'drained'`,
+    await waitFor(
+      async () => (await text('#cdns tr[data-cdn="a"] td[data-field=health]')) === 'drained',
+      5000,
+      100,
     );
-    await page.waitForFunction(
-      `Number(document.querySelector('#chart polyline[data-cdn="a"]').getAttribute('data-latest')) < 0.1`,
-      undefined,
-      { timeout: 20_000 },
-    );
-    expect(await share('b')).toBeGreaterThan(0.9);
-    const pointsAfter = await page.$eval('#chart polyline[data-cdn="a"]', (el) => el.getAttribute('points'));
-    expect(pointsAfter).not.toBe(pointsBefore);
+    await waitFor(async () => (await latest('a')) < 0.1, 20_000, 200);
+    expect(await latest('b')).toBeGreaterThan(0.9);
+    expect(await points('a')).not.toBe(pointsBefore);
     expect(stack.server.runtime.monitor.health('a')?.drained).toBe(true);
     // The cache line and switches list are filled from the same poll.
-    expect(await page.textContent('#cache')).toMatch(/Hit ratio \d/);
-    await page.waitForFunction(`document.querySelectorAll('#switches tbody tr').length > 0`, undefined, {
-      timeout: 5000,
-    });
+    expect(await text('#cache')).toMatch(/Hit ratio \d/);
+    await waitFor(async () => (await page.$$('#switches tbody tr')).length > 0, 5000, 100);
 
     // The token stays in this tab only.
     expect(await page.evaluate(`sessionStorage.getItem('switchyard.adminToken')`)).toBe(ADMIN_TOKEN);
