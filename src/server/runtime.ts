@@ -113,18 +113,6 @@ export class Runtime {
   cdnViews(now: number): readonly CdnView[] {
     const cached = this.views;
     if (
-    this.store = createStateStore(config.state, {
-      logger: this.logger,
-      now: this.now,
-      registry: this.metrics.registry,
-    });
-    this.share = this.store.selections;
-    if (!this.policies.useState(this.store))
-      this.logger.warn(
-        { event: 'state_store' },
-        'policy registry already in use: session memory and volume ledger stay in-process',
-      );
-    this.store.attachHealth(this.monitor);
       cached &&
       cached.version === this.monitor.version &&
       now - cached.at < VIEWS_MAX_AGE_MS &&
@@ -173,6 +161,7 @@ export class Runtime {
     this.logger.info(
       {
         event: 'cdn_switch',
+        ...(requestId === undefined ? {} : { requestId }),
         session: event.session,
         stream: event.stream,
         from: event.from,
@@ -185,7 +174,6 @@ export class Runtime {
 
   private apply(config: Config): void {
     const cdnIds = config.cdns.map((c) => c.id);
-        ...(requestId === undefined ? {} : { requestId }),
     const policy = this.policies.create(config.policy, cdnIds, ['policy']);
     const signer = new TokenSigner(config.secrets, config.session.maxAge);
     const previous = this.current as ConfigState | undefined;
@@ -200,6 +188,14 @@ export class Runtime {
       this.client = new OriginClient({
         ...config.origin,
         allowedOrigins: config.streams.map((s) => s.origin),
+        now: this.now,
+        onBreaker: (origin, state) => {
+          this.metrics.breakerChanged(originHost(origin), state);
+          this.logger.warn(
+            { event: 'origin_circuit', origin: originHost(origin), state },
+            `origin circuit ${state}`,
+          );
+        },
       });
       void oldClient?.close();
     }
@@ -212,14 +208,6 @@ export class Runtime {
       baseUrl: c.baseUrl,
       weight: c.weight,
       tags: c.tags,
-        now: this.now,
-        onBreaker: (origin, state) => {
-          this.metrics.breakerChanged(originHost(origin), state);
-          this.logger.warn(
-            { event: 'origin_circuit', origin: originHost(origin), state },
-            `origin circuit ${state}`,
-          );
-        },
       probe: { ...config.health, ...c.health },
     }));
     this.monitor.setCdns(monitored);
@@ -285,6 +273,15 @@ export class Runtime {
     });
   }
 
+  /** Circuit breaker state of each configured origin (scheme://host:port). */
+  originCircuits(): { origin: string; state: string }[] {
+    const origins = new Set(this.current.config.streams.map((s) => new URL(s.origin).origin));
+    return [...origins].map((origin) => ({
+      origin: originHost(origin),
+      state: this.client.breakerState(origin),
+    }));
+  }
+
   start(): void {
     this.monitor.start();
   }
@@ -299,15 +296,6 @@ function originHost(url: string): string {
   try {
     return new URL(url).host;
   } catch {
-  /** Circuit breaker state of each configured origin (scheme://host:port). */
-  originCircuits(): { origin: string; state: string }[] {
-    const origins = new Set(this.current.config.streams.map((s) => new URL(s.origin).origin));
-    return [...origins].map((origin) => ({
-      origin: originHost(origin),
-      state: this.client.breakerState(origin),
-    }));
-  }
-
     return 'invalid';
   }
 }
