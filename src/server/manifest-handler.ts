@@ -102,14 +102,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
         else send(result);
       };
       if (fresh) answer(fresh);
-      else
-        runtime.cache
-          .get(request.originUrl, {
-            partition: request.stream.origin,
-            holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
-          })
-          .then(answer)
-          .catch(fail);
+      else loadManifest(runtime, request).then(answer).catch(fail);
     }
   } catch (err) {
     fail(err);
@@ -167,6 +160,31 @@ function prepareManifest(
   return { stream, claims, originUrl, blocking };
 }
 
+/**
+ * The cached manifest for a request. A blocking LL-HLS reload that the origin cannot answer (down,
+ * failing) falls back to the playlist without its delivery directives, stale if need be: an older
+ * playlist, marked stale, lets the player retry; a 502 would stop it.
+ */
+async function loadManifest(runtime: Runtime, request: ManifestRequest): Promise<Cached<ParsedManifest>> {
+  const partition = request.stream.origin;
+  if (!request.blocking) return runtime.cache.get(request.originUrl, { partition });
+  try {
+    return await runtime.cache.get(request.originUrl, { partition, holdMs: BLOCKING_HOLD_MS });
+  } catch (err) {
+    const code = err instanceof SwitchyardError ? err.code : 'INTERNAL';
+    if (code === 'ORIGIN_NOT_FOUND' || code === 'ORIGIN_NOT_ALLOWED') throw err;
+    const q = request.originUrl.indexOf('?');
+    let query = request.originUrl.slice(q + 1);
+    for (const directive of ['_HLS_msn', '_HLS_part', '_HLS_skip'])
+      query = withoutQueryParam(query, directive);
+    const plain = request.originUrl.slice(0, q) + (query === '' ? '' : '?' + query);
+    const fallback = await runtime.cache.get(plain, { partition }).catch(() => {
+      throw err;
+    });
+    return { ...fallback, stale: true, error: err instanceof SwitchyardError ? err : fallback.error };
+  }
+}
+
 /** For callers outside the HTTP listener (tests, embedders): one manifest request, answered. */
 export async function serveManifest(
   runtime: Runtime,
@@ -175,10 +193,7 @@ export async function serveManifest(
   req: Request,
 ): Promise<RouteResult> {
   const request = prepareManifest(runtime, state, route);
-  const cached = await runtime.cache.get(request.originUrl, {
-    partition: request.stream.origin,
-    holdMs: request.blocking ? BLOCKING_HOLD_MS : 0,
-  });
+  const cached = await loadManifest(runtime, request);
   return await renderManifest(runtime, state, route, request, cached, req);
 }
 

@@ -259,6 +259,17 @@ describe('live switching', () => {
   });
 });
 
+test('LL-HLS: a blocking reload the dead origin cannot answer falls back to the last playlist, marked stale', async () => {
+  const url = await firstVariantUrl('llhls');
+  const now = parse((await get(url)).body);
+  stack.origin.setFault({ kind: 'down' });
+  const msn = (now.mediaSequence ?? 0) + now.segments.length + 1;
+  const res = await get(`${url}?_HLS_msn=${msn}&_HLS_part=0`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('warning')).toMatch(/^110 /);
+  expect(parse(res.body).segments.length).toBeGreaterThan(0);
+});
+
 describe('HTTP surface', () => {
   test('bad paths are 400, unknown routes 404, OPTIONS answers CORS, HEAD has no body', async () => {
     expect((await get(`${stack.url}vod/../secret`)).status).toBe(404); // fetch normalises ../ itself

@@ -327,8 +327,23 @@ describe('parseHls: info', () => {
       canBlockReload: true,
       newestSegmentPath: 'up/seg_101.m4s',
       segmentCount: 2,
+      totalDuration: expect.any(Number),
+      variantBandwidths: new Map(),
       liveTtlMs: 500,
     });
+    expect(info.totalDuration).toBeGreaterThan(0);
+  });
+
+  test('a master maps each resolved variant URL to its BANDWIDTH', () => {
+    const { info } = parseHls(
+      '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1280000\nlow/index.m3u8?t=1\n#EXT-X-STREAM-INF:BANDWIDTH=2560000\nhttp://other.example/hi.m3u8\n',
+      'http://o/live/master.m3u8',
+      'http://o/live/',
+    );
+    expect([...info.variantBandwidths]).toEqual([
+      ['http://o/live/low/index.m3u8?t=1', 1280000],
+      ['http://other.example/hi.m3u8', 2560000],
+    ]);
   });
 
   test('live without parts: half the target duration', () => {
