@@ -49,6 +49,25 @@ export interface HealthChange {
 
 const EWMA = 0.3;
 
+/** The part of a CDN's health that instances share: a peer's state replaces ours when it is newer. */
+export type SharedHealth = Pick<
+  CdnHealth,
+  'healthy' | 'consecutiveOk' | 'consecutiveFail' | 'errorRate' | 'latencyMs' | 'lastProbeAt' | 'lastError'
+>;
+
+/**
+ * How a monitor takes part in a fleet (see src/state). All optional: without them it works alone.
+ * None of them is awaited on a request's path.
+ */
+export interface HealthSync {
+  /** Asked before each timed probe: false when another instance holds this CDN's probe lease. */
+  shouldProbe?(cdnId: string, intervalMs: number): Promise<boolean>;
+  /** After each probe this instance made, with the state it left. */
+  probed?(id: string, health: SharedHealth): void;
+  /** After an operator drained or undrained a CDN on this instance. */
+  drained?(id: string, drained: boolean): void;
+}
+
 /** GET the probe URL; any status below maxStatus within the timeout is a success. */
 export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connections: 4 })): Prober {
   return async (url, timeoutMs, maxStatus) => {
@@ -83,6 +102,8 @@ export class HealthMonitor {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private running = false;
   private changes = 0;
+  /** Set by a shared state store; empty when the instance runs alone. */
+  sync: HealthSync = {};
 
   constructor(
     private readonly prober: Prober,
@@ -159,11 +180,42 @@ export class HealthMonitor {
     return this.cdns.map((c) => this.state.get(c.id) as CdnHealth);
   }
 
-  setDrained(id: string, drained: boolean): boolean {
+  /** `fromPeer`: the drain was made on another instance and arrives through the state store. */
+  setDrained(id: string, drained: boolean, fromPeer = false): boolean {
     const s = this.state.get(id);
     if (!s) return false;
     if (s.drained !== drained) this.changes++;
     s.drained = drained;
+    if (!fromPeer) this.sync.drained?.(id, drained);
+    return true;
+  }
+
+  /**
+   * A peer's verdict for a CDN: taken when its probe is newer than ours, so whichever instance probed
+   * last speaks for the fleet, and the next lease holder carries the rise/fall counts on.
+   */
+  applyPeer(id: string, peer: SharedHealth, by: string): boolean {
+    const s = this.state.get(id);
+    if (!s || peer.lastProbeAt === null || (s.lastProbeAt !== null && peer.lastProbeAt <= s.lastProbeAt))
+      return false;
+    const wasHealthy = s.healthy;
+    Object.assign(s, {
+      healthy: peer.healthy,
+      consecutiveOk: peer.consecutiveOk,
+      consecutiveFail: peer.consecutiveFail,
+      errorRate: peer.errorRate,
+      latencyMs: peer.latencyMs,
+      lastProbeAt: peer.lastProbeAt,
+      lastError: peer.lastError,
+    });
+    if (wasHealthy !== peer.healthy) {
+      this.changes++;
+      this.onChange({
+        id,
+        healthy: peer.healthy,
+        reason: `verdict of instance ${by}${peer.lastError === null ? '' : `: ${peer.lastError}`}`,
+      });
+    }
     return true;
   }
 
@@ -186,7 +238,7 @@ export class HealthMonitor {
 
   private schedule(cdn: MonitoredCdn, delay: number): void {
     const timer = setTimeout(() => {
-      void this.probe(cdn).finally(() => {
+      void this.timedProbe(cdn).finally(() => {
         const current = this.cdns.find((c) => c.id === cdn.id);
         if (this.running && current && this.timers.get(cdn.id) === timer)
           this.schedule(current, current.probe.interval);
@@ -202,12 +254,20 @@ export class HealthMonitor {
     this.timers.delete(id);
   }
 
+  private async timedProbe(cdn: MonitoredCdn): Promise<void> {
+    const ask = this.sync.shouldProbe;
+    // A store that cannot answer lets us probe: alone, an instance still needs verdicts.
+    if (ask && !(await ask(cdn.id, cdn.probe.interval).catch(() => true))) return;
+    await this.probe(cdn);
+  }
+
   private async probe(cdn: MonitoredCdn): Promise<void> {
     const url = cdn.baseUrl + cdn.probe.path.replace(/^\//, '');
     const result = await this.prober(url, cdn.probe.timeout, cdn.probe.maxStatus);
     const s = this.state.get(cdn.id);
     if (!s) return; // removed by a reload while probing
     this.record(s, cdn.probe, result);
+    this.sync.probed?.(s.id, s);
   }
 
   /** Applies one probe result with rise/fall hysteresis. Exposed for passive signals. */

@@ -1,13 +1,19 @@
+/** What the runtime records decisions into and policies' CdnView.share comes from. */
+export interface SelectionCounter {
+  record(cdnId: string, now?: number): void;
+  shares(now?: number): Map<string, number>;
+}
+
 /**
  * Recent selections per CDN with exponential decay (half-life configurable): share() is each CDN's
  * fraction of recent decisions, without keeping a log of them.
  */
-export class SelectionShare {
+export class SelectionShare implements SelectionCounter {
   private readonly weights = new Map<string, number>();
   private updatedAt: number;
 
   constructor(
-    private readonly halfLifeMs = 30_000,
+    readonly halfLifeMs = 30_000,
     now = Date.now(),
   ) {
     this.updatedAt = now;
@@ -25,6 +31,12 @@ export class SelectionShare {
     const out = new Map<string, number>();
     for (const [id, w] of this.weights) out.set(id, total > 0 ? w / total : 0);
     return out;
+  }
+
+  /** Decayed selection counts per CDN at `now` (what instances share; shares are their fractions). */
+  counts(now = Date.now()): Map<string, number> {
+    this.decay(now);
+    return new Map(this.weights);
   }
 
   private decay(now: number): void {

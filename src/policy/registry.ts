@@ -58,8 +58,19 @@ export class PolicyRegistry {
   private readonly factories = new Map<string, PolicyFactory<unknown>>();
   private readonly modules = new Map<string, PolicyFactory<unknown>>();
   private sharedState: SharedPolicyState | undefined;
+  private external: { sessions: SessionMemory; ledger: VolumeLedger } | undefined;
 
   constructor(private readonly options: PolicyRegistryOptions = {}) {}
+
+  /**
+   * Puts the session memory and volume ledger of a state store (src/state; shared by a fleet) under
+   * every policy. Only before the first policy is built: returns false, and changes nothing, after.
+   */
+  useState(state: { sessions: SessionMemory; ledger: VolumeLedger }): boolean {
+    if (this.sharedState) return false;
+    this.external = state;
+    return true;
+  }
 
   register<O>(factory: PolicyFactory<O>): this {
     if (this.factories.has(factory.type))
@@ -77,8 +88,8 @@ export class PolicyRegistry {
     if (!this.sharedState) {
       const objects = new Map<string, unknown>();
       this.sharedState = {
-        sessions: new SessionMemory(this.options.sessions),
-        ledger: this.options.ledger ?? new InMemoryVolumeLedger(),
+        sessions: this.external?.sessions ?? new SessionMemory(this.options.sessions),
+        ledger: this.external?.ledger ?? this.options.ledger ?? new InMemoryVolumeLedger(),
         get<T>(key: string, init: () => T): T {
           if (!objects.has(key)) objects.set(key, init());
           return objects.get(key) as T;
