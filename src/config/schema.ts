@@ -238,6 +238,43 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .default({ level: 'info' }),
+    /**
+     * Where instances share health verdicts, drains, selection shares, session memory, the volume
+     * ledger and config versions. `memory`: this process only (one instance, nothing to run).
+     * `redis`: every instance with the same url and keyPrefix forms one fleet. Read at start.
+     */
+    state: z
+      .strictObject({
+        backend: z.enum(['memory', 'redis']).default('memory'),
+        url: z
+          .string()
+          .regex(/^rediss?:\/\/[^\s]+$/, 'expected a redis:// or rediss:// URL')
+          .default('redis://127.0.0.1:6379'),
+        /** Prefix of every key and channel; a hash tag like "{switchyard}:" keeps them on one Cluster slot. */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_:{}.-]{1,64}$/, 'expected up to 64 letters, digits or _ : { } . -')
+          .default('switchyard:'),
+        /** `url` is one seed node of a Redis Cluster. */
+        cluster: z.boolean().default(false),
+        /** How often local mirrors are refreshed from the store (pub/sub pushes changes sooner). */
+        syncInterval: duration.default(1_000),
+        /** How often queued writes (counters, sessions) are sent, batched. */
+        flushInterval: duration.default(200),
+        /** Longest a store command may take before the instance goes on without it. */
+        commandTimeout: duration.default(500),
+        connectTimeout: duration.default(2_000),
+      })
+      .default({
+        backend: 'memory',
+        url: 'redis://127.0.0.1:6379',
+        keyPrefix: 'switchyard:',
+        cluster: false,
+        syncInterval: 1_000,
+        flushInterval: 200,
+        commandTimeout: 500,
+        connectTimeout: 2_000,
+      }),
   })
   .superRefine((cfg, ctx) => {
     const dup = (items: { id: string }[], key: string) => {

@@ -4,7 +4,8 @@ import { TokenSigner } from '../session/token';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
 import type { CdnSelectionPolicy } from '../policy/types';
 import { HealthMonitor, httpProber, type MonitoredCdn, type Prober } from '../health/monitor';
-import { SelectionShare } from '../health/share';
+import type { SelectionCounter } from '../health/share';
+import { configHash, createStateStore, type StateStore } from '../state';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
@@ -63,7 +64,10 @@ export function cdnPrefix(cdn: Pick<CdnConfig, 'baseUrl' | 'pathTemplate'>, stre
 export class Runtime {
   readonly logger: Logger;
   readonly monitor: HealthMonitor;
-  readonly share = new SelectionShare();
+  /** Recent selections per CDN (over the fleet with a shared state store). */
+  readonly share: SelectionCounter;
+  /** State shared with the other instances (in-process only by default). */
+  readonly store: StateStore;
   readonly policies: PolicyRegistry;
   readonly now: () => number;
   private current!: ConfigState;
@@ -103,6 +107,18 @@ export class Runtime {
         })),
       { defaultMetrics: options.defaultMetrics },
     );
+    this.store = createStateStore(config.state, {
+      logger: this.logger,
+      now: this.now,
+      registry: this.metrics.registry,
+    });
+    this.share = this.store.selections;
+    if (!this.policies.useState(this.store))
+      this.logger.warn(
+        { event: 'state_store' },
+        'policy registry already in use: session memory and volume ledger stay in-process',
+      );
+    this.store.attachHealth(this.monitor);
     this.apply(config);
   }
 
@@ -135,6 +151,8 @@ export class Runtime {
 
   /** Validated config in, new state out; on error the old state keeps serving. */
   reload(config: Config): void {
+    if (JSON.stringify(config.state) !== JSON.stringify(this.current.config.state))
+      this.logger.warn({ event: 'config_reload' }, 'state store settings change at the next restart');
     this.apply(config);
     this.lastReloadError = null;
     this.metrics.configReload(true);
@@ -232,6 +250,7 @@ export class Runtime {
         'x-content-type-options': 'nosniff',
       }),
     };
+    this.store.announceConfig(configHash(config), this.current.version);
   }
 
   private makeCache(config: Config): ManifestCache<ParsedManifest> {
@@ -284,10 +303,12 @@ export class Runtime {
 
   start(): void {
     this.monitor.start();
+    this.store.start();
   }
 
   async close(): Promise<void> {
     this.monitor.stop();
+    await this.store.close();
     await this.client.close();
   }
 }

@@ -1,0 +1,57 @@
+import os from 'node:os';
+import type { HealthMonitor } from '../health/monitor';
+import { SelectionShare } from '../health/share';
+import { InMemoryVolumeLedger } from '../policy/ledger';
+import { SessionMemory, type SessionMemoryOptions } from '../policy/session-memory';
+import type { InstanceInfo, StateStatus, StateStore } from './types';
+
+/** The default: one instance, nothing to run; exactly the in-process state Switchyard always had. */
+export class MemoryStateStore implements StateStore {
+  readonly backend = 'memory';
+  readonly sessions: SessionMemory;
+  readonly ledger = new InMemoryVolumeLedger();
+  readonly selections = new SelectionShare();
+  private info: InstanceInfo;
+
+  constructor(
+    readonly instanceId: string,
+    options: { sessions?: SessionMemoryOptions; now?: () => number } = {},
+  ) {
+    const now = (options.now ?? Date.now)();
+    this.sessions = new SessionMemory(options.sessions);
+    this.info = {
+      id: instanceId,
+      configHash: '',
+      configVersion: 0,
+      host: os.hostname(),
+      pid: process.pid,
+      startedAt: now,
+      seenAt: now,
+    };
+  }
+
+  attachHealth(_monitor: HealthMonitor): void {
+    // Alone, the monitor's own probes are the verdicts.
+  }
+
+  announceConfig(configHash: string, configVersion: number): void {
+    this.info = { ...this.info, configHash, configVersion };
+  }
+
+  status(now: number): StateStatus {
+    const instance = { ...this.info, seenAt: now };
+    return {
+      backend: 'memory',
+      instance,
+      connected: true,
+      lastSyncAt: null,
+      errors: 0,
+      instances: [instance],
+      configConsistent: true,
+    };
+  }
+
+  start(): void {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,217 @@
+import { waitFor } from '../helpers/stack';
+import {
+  adminPost,
+  adminState,
+  openSession,
+  startFleet,
+  startRedis,
+  type Fleet,
+  type TestRedis,
+} from './fleet';
+
+/*
+ * Three Switchyard instances sharing state through a real redis-server, behind a round-robin client.
+ * Health: interval 200 ms, rise 1, fall 1; the store syncs every 200 ms and flushes every 50 ms.
+ */
+
+let redis: TestRedis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+function cdnOf(res: { status: number; headers: Headers }): string {
+  expect(res.status).toBe(200);
+  return res.headers.get('x-switchyard-cdn') as string;
+}
+
+async function fleetConnected(fleet: Fleet): Promise<void> {
+  await waitFor(() => fleet.servers.every((s) => s.runtime.store.status(Date.now()).connected), 5_000);
+}
+
+describe('a session moving between instances', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({
+      redisUrl: redis.url,
+      keyPrefix: 'sticky:',
+      policy: { type: 'sticky', minDwell: '60s', policy: { type: 'weighted' } },
+    });
+    await fleetConnected(fleet);
+  });
+  afterAll(() => fleet.close());
+
+  test('keeps its CDN and dwell on every instance, including after a failover', async () => {
+    // 8 sessions over 3 instances: each round reaches each session on another instance.
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => openSession(fleet)));
+    const first = new Map<string, string>();
+    for (const s of sessions) first.set(s, cdnOf(await fleet.next(s)));
+    expect([...first.values()]).toContain('a'); // 1 in 256 that rendezvous puts none there
+    // Every instance in turn gives each session the CDN it already has.
+    for (let round = 0; round < 3; round++)
+      for (const s of sessions) expect(cdnOf(await fleet.next(s))).toBe(first.get(s));
+
+    // CDN a fails: sessions on it move to b (on whichever instance they reach), then a comes back.
+    fleet.cdn('a').setMode({ kind: 'down' });
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('a')?.healthy === false), 3_000);
+    for (const s of sessions) expect(cdnOf(await fleet.next(s))).toBe('b');
+    fleet.cdn('a').setMode({ kind: 'up' });
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('a')?.healthy === true), 3_000);
+    // Weighted alone would send about half of them back to a; the shared dwell keeps them on b
+    // whichever instance they reach (an instance that never saw the move would not know it).
+    for (let round = 0; round < 3; round++)
+      for (const s of sessions) expect(cdnOf(await fleet.next(s))).toBe('b');
+  });
+});
+
+describe('health and drains', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({ redisUrl: redis.url, keyPrefix: 'health:' });
+    await fleetConnected(fleet);
+  });
+  afterAll(() => fleet.close());
+
+  test('a drain made on one instance is every instance’s within 500 ms', async () => {
+    const res = await adminPost(fleet.urls[1] as string, 'admin/cdns/a/drain');
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('a')?.drained === true), 500, 5);
+    const took = Date.now() - started;
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => openSession(fleet)));
+    for (const s of sessions) expect(cdnOf(await fleet.next(s))).toBe('b');
+    await adminPost(fleet.urls[2] as string, 'admin/cdns/a/undrain');
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('a')?.drained === false), 500, 5);
+    expect(took).toBeLessThan(500);
+  });
+
+  test('instances take turns probing: about one probe per CDN per interval for the whole fleet', async () => {
+    const before = fleet.probes.map((m) => m.get('b') ?? 0);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const probes = fleet.probes.reduce((sum, m, i) => sum + (m.get('b') ?? 0) - (before[i] as number), 0);
+    // 2 s / 200 ms = 10 intervals; three instances probing on their own would make about 30.
+    expect(probes).toBeGreaterThanOrEqual(6);
+    expect(probes).toBeLessThanOrEqual(16);
+  });
+
+  test('a probe failure seen by one instance is every instance’s verdict within one interval', async () => {
+    fleet.cdn('b').setMode({ kind: 'status', status: 503 });
+    const started = Date.now();
+    // The first instance to see it (whoever holds b's lease) ...
+    await waitFor(
+      () => fleet.servers.some((s) => s.runtime.monitor.health('b')?.healthy === false),
+      2_000,
+      5,
+    );
+    const seen = Date.now();
+    // ... and every other one, well within one interval (200 ms) of it.
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('b')?.healthy === false), 200, 5);
+    const spread = Date.now() - seen;
+    expect(seen - started).toBeLessThan(2 * 200 + 150 + 100); // an interval, a timeout, slack
+    // Pushed at once (instances probing on their own would be spread over the interval).
+    expect(spread).toBeLessThan(100);
+    fleet.cdn('b').setMode({ kind: 'up' });
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('b')?.healthy === true), 2_000);
+  });
+
+  test('/admin/state lists every instance with the same config hash', async () => {
+    await waitFor(
+      async () => (await adminState(fleet.urls[0] as string)).fleet.instances.length === 3,
+      2_000,
+    );
+    const state = await adminState(fleet.urls[0] as string);
+    expect(state.fleet.connected).toBe(true);
+    expect(state.fleet.configConsistent).toBe(true);
+    expect(new Set(state.fleet.instances.map((i) => i.configHash)).size).toBe(1);
+  });
+});
+
+describe('capacity across instances', () => {
+  let fleet: Fleet;
+  const LIMIT = 0.3;
+  const TOLERANCE = 0.06;
+  beforeAll(async () => {
+    fleet = await startFleet({
+      redisUrl: redis.url,
+      keyPrefix: 'capacity:',
+      policy: { type: 'capacity', cdns: { a: { maxShare: LIMIT } }, hysteresis: 0.02 },
+    });
+    await fleetConnected(fleet);
+  });
+  afterAll(() => fleet.close());
+
+  test(`CDN a stays within its ${LIMIT} share of the fleet's selections (± ${TOLERANCE})`, async () => {
+    const sessions = await Promise.all(Array.from({ length: 40 }, () => openSession(fleet)));
+    const picks: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < sessions.length; i += 8) {
+        const batch = sessions.slice(i, i + 8);
+        const got = await Promise.all(batch.map((s) => fleet.next(s)));
+        picks.push(...got.map(cdnOf));
+      }
+    }
+    const share = picks.filter((c) => c === 'a').length / picks.length;
+    expect(share).toBeLessThanOrEqual(LIMIT + TOLERANCE);
+    expect(share).toBeGreaterThan(LIMIT - 0.15); // spill-over, not avoidance
+    // Every instance sees the fleet's share, not only its own third of it.
+    await new Promise((r) => setTimeout(r, 400));
+    for (const s of fleet.servers) {
+      const seen = s.runtime.share.shares(Date.now()).get('a') ?? 0;
+      expect(Math.abs(seen - share)).toBeLessThan(0.05);
+    }
+  });
+});
+
+describe('Redis going away', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({ redisUrl: redis.url, keyPrefix: 'outage:' });
+    await fleetConnected(fleet);
+  });
+  afterAll(async () => {
+    await fleet.close();
+    await redis.start().catch(() => undefined);
+  });
+
+  test('loses no request, and the instances catch up when it returns', async () => {
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => openSession(fleet)));
+    const statuses: number[] = [];
+    let slowest = 0;
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        for (const s of sessions) {
+          const t = Date.now();
+          const res = await fleet.next(s);
+          slowest = Math.max(slowest, Date.now() - t);
+          statuses.push(res.status);
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.stop();
+    await waitFor(() => fleet.servers.every((s) => !s.runtime.store.status(Date.now()).connected), 2_000);
+    // While it is away: a drain stays local for now, requests go on.
+    expect((await adminPost(fleet.urls[0] as string, 'admin/cdns/b/drain')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 700));
+    const duringOutage = statuses.length;
+    await redis.start();
+    await fleetConnected(fleet);
+    // The drain made during the outage reaches the others once Redis is back.
+    await waitFor(() => fleet.servers.every((s) => s.runtime.monitor.health('b')?.drained === true), 3_000);
+    await waitFor(
+      async () => (await adminState(fleet.urls[2] as string)).fleet.instances.length === 3,
+      3_000,
+    );
+    stop = true;
+    await load;
+    expect(duringOutage).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(slowest).toBeLessThan(1_000);
+    for (const s of fleet.servers) expect(s.runtime.store.status(Date.now()).errors).toBeGreaterThan(0);
+  });
+});
