@@ -117,9 +117,16 @@ async function checkConfig(args: string[]): Promise<number> {
   }
   const config = await loadConfigFile(path.resolve(file));
   process.stdout.write(
-    `${file}: ok (${config.streams.length} stream(s), ${config.cdns.length} CDN(s), policy ${String(config.policy.type)})\n`,
+    `${file}: ok (${config.streams.length} stream(s), ${config.cdns.length} CDN(s), policy ${policyLabel(config.policy)})\n`,
   );
   return 0;
+}
+
+/** A policy as an operator names it: its type, or the module a custom one comes from. */
+function policyLabel(policy: Record<string, unknown>): string {
+  if (typeof policy.type === 'string') return policy.type;
+  if (typeof policy.module === 'string') return `module ${path.basename(policy.module)}`;
+  return 'custom';
 }
 
 function parsePort(value: string): number | null {

@@ -7,7 +7,11 @@ import path from 'node:path';
 const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  });
 }
 
 function tmpFile(name: string, text: string): string {
@@ -32,6 +36,21 @@ test('check-config accepts the shipped examples', () => {
   expect(demo.status).toBe(0);
   expect(demo.stdout).toMatch(/ok \(\d+ stream\(s\), 2 CDN\(s\), policy weighted\)/);
   expect(run(['check-config', 'examples/config.yaml'], { SWITCHYARD_SECRET: 'x'.repeat(32) }).status).toBe(0);
+});
+
+test('check-config names a custom policy by its module', () => {
+  const file = tmpFile(
+    'module.yaml',
+    [
+      "secrets: ['cli-test-secret-0123456789']",
+      'streams: [{ id: live, origin: http://127.0.0.1:9000/live/ }]',
+      'cdns: [{ id: a, baseUrl: http://127.0.0.1:9101/, tags: { region: eu } }]',
+      `policy: { module: ${path.resolve('examples/policies/prefer-tag.js')}, options: {} }`,
+    ].join('\n'),
+  );
+  const res = run(['check-config', file]);
+  expect(res.stderr).toBe('');
+  expect(res.stdout).toContain('policy module prefer-tag.js');
 });
 
 test('check-config prints each error with the path of its field and exits 2', () => {
@@ -69,7 +88,9 @@ test('serve answers on the configured port and exits cleanly on SIGTERM', async 
       'health: { interval: 1h }',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (c: string) => (out += c));
