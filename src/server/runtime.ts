@@ -10,6 +10,8 @@ import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
 import { Metrics } from '../metrics';
+import { LRUCache } from 'lru-cache';
+import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
@@ -81,6 +83,10 @@ export class Runtime {
   /** Where the config came from, when it came from a file. */
   configSource: string | undefined;
   readonly metrics: Metrics;
+  /** Live switches wait until the new CDN serves the playlist's newest segment. */
+  readonly segments = new SegmentAvailability();
+  /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */
+  readonly variantBandwidth = new LRUCache<string, number>({ max: 20_000 });
   private views: { at: number; version: number; views: CdnView[] } | undefined;
 
   constructor(config: Config, options: RuntimeOptions) {
@@ -264,6 +270,7 @@ export class Runtime {
       // The partition is the requesting stream's origin base: URIs are placed relative to it.
       load: (response, originBase) => {
         const value = parseManifest(response.body, response.url, originBase, response.contentType);
+        for (const [url, bps] of value.info.variantBandwidths ?? []) this.variantBandwidth.set(url, bps);
         return { value, ttlMs: manifestTtl(value.info, config.cache, response.cacheControl) };
       },
       onLookup: (outcome) => this.metrics.cacheLookup(outcome),
@@ -309,7 +316,7 @@ export class Runtime {
   async close(): Promise<void> {
     this.monitor.stop();
     await this.store.close();
-    await this.client.close();
+    await Promise.all([this.client.close(), this.segments.close()]);
   }
 }
 
