@@ -3,6 +3,7 @@ import type { Config, CdnConfig, StreamConfig } from '../config/schema';
 import { TokenSigner } from '../session/token';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
 import type { CdnSelectionPolicy } from '../policy/types';
+import { Agent } from 'undici';
 import { HealthMonitor, httpProber, type MonitoredCdn, type Prober } from '../health/monitor';
 import type { SelectionCounter } from '../health/share';
 import { configHash, createStateStore, type StateStore } from '../state';
@@ -88,13 +89,15 @@ export class Runtime {
   /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */
   readonly variantBandwidth = new LRUCache<string, number>({ max: 20_000 });
   private views: { at: number; version: number; views: CdnView[] } | undefined;
+  /** Connections of the health probes: closed with the runtime so no socket outlives it. */
+  private readonly probeAgent = new Agent({ keepAliveTimeout: 5_000, connections: 4 });
 
   constructor(config: Config, options: RuntimeOptions) {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.policies = options.policies ?? builtinPolicies();
     this.monitor = new HealthMonitor(
-      options.prober ?? httpProber(),
+      options.prober ?? httpProber(this.probeAgent),
       (change) =>
         this.logger.warn(
           { event: 'cdn_health', cdn: change.id, healthy: change.healthy, reason: change.reason },
@@ -316,7 +319,7 @@ export class Runtime {
   async close(): Promise<void> {
     this.monitor.stop();
     await this.store.close();
-    await Promise.all([this.client.close(), this.segments.close()]);
+    await Promise.all([this.client.close(), this.segments.close(), this.probeAgent.close()]);
   }
 }
 
