@@ -40,6 +40,7 @@ export async function startRedis(): Promise<TestRedis> {
     url,
     port,
     async start() {
+      if (child && child.exitCode === null) return;
       child = spawn(
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
