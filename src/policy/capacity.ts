@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unknownCdns } from './check';
 import { duration } from '../config/duration';
 import { candidates, rendezvousRank } from './weighted';
 import type {
@@ -7,7 +8,6 @@ import type {
   CdnView,
   PolicyEvent,
   PolicyFactory,
-  PolicyIssue,
   Selection,
   SelectionRequest,
 } from './types';
@@ -104,15 +104,10 @@ export const capacityPolicy: PolicyFactory<CapacityOptions> = {
   type: 'capacity',
   options,
   check(opts, ctx) {
-    const problems: PolicyIssue[] = [];
-    for (const id of Object.keys(opts.cdns)) {
-      if (!ctx.cdnIds.includes(id))
-        problems.push({
-          path: ['cdns', id],
-          message: `unknown CDN "${id}" (expected one of ${ctx.cdnIds.join(', ')})`,
-        });
-    }
-    return problems;
+    return unknownCdns(
+      Object.keys(opts.cdns).map((id) => [['cdns', id], id] as const),
+      ctx.cdnIds,
+    );
   },
   create(opts): CdnSelectionPolicy {
     const counter = new SessionCounter(opts.window, opts.maxTrackedSessions);

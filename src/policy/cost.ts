@@ -1,13 +1,7 @@
 import { z } from 'zod';
+import { unknownCdns } from './check';
 import { candidates, rendezvousRank } from './weighted';
-import type {
-  CdnSelectionPolicy,
-  CdnView,
-  PolicyFactory,
-  PolicyIssue,
-  Selection,
-  SelectionRequest,
-} from './types';
+import type { CdnSelectionPolicy, CdnView, PolicyFactory, Selection, SelectionRequest } from './types';
 
 /** CDN invoices count decimal gigabytes. */
 export const BYTES_PER_GB = 1e9;
@@ -38,15 +32,10 @@ export const costPolicy: PolicyFactory<CostOptions> = {
   type: 'cost',
   options,
   check(opts, ctx) {
-    const problems: PolicyIssue[] = [];
-    for (const id of Object.keys(opts.cdns)) {
-      if (!ctx.cdnIds.includes(id))
-        problems.push({
-          path: ['cdns', id],
-          message: `unknown CDN "${id}" (expected one of ${ctx.cdnIds.join(', ')})`,
-        });
-    }
-    return problems;
+    return unknownCdns(
+      Object.keys(opts.cdns).map((id) => [['cdns', id], id] as const),
+      ctx.cdnIds,
+    );
   },
   create(opts, ctx): CdnSelectionPolicy {
     const ledger = ctx.shared.ledger;

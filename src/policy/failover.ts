@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unknownCdns } from './check';
 import type { CdnSelectionPolicy, PolicyFactory, Selection, SelectionRequest } from './types';
 
 const options = z.strictObject({
@@ -11,16 +12,10 @@ export const failoverPolicy: PolicyFactory<FailoverOptions> = {
   type: 'failover',
   options,
   check(opts, ctx) {
-    const problems: { path: (string | number)[]; message: string }[] = [];
-    (opts.order ?? []).forEach((id, i) => {
-      if (!ctx.cdnIds.includes(id)) {
-        problems.push({
-          path: ['order', i],
-          message: `unknown CDN "${id}" (expected one of ${ctx.cdnIds.join(', ')})`,
-        });
-      }
-    });
-    return problems;
+    return unknownCdns(
+      (opts.order ?? []).map((id, i) => [['order', i], id] as const),
+      ctx.cdnIds,
+    );
   },
   create(opts, ctx): CdnSelectionPolicy {
     const listed = opts.order ?? [];
