@@ -68,17 +68,18 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+export interface ConfigLoadOptions {
+  /** Where ${VAR} references are looked up; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  policies?: PolicyRegistry;
+  /** Named in error messages (the file). */
+  source?: string;
+  /** Folder that relative policy module paths resolve against (the config file's); default: cwd. */
+  baseDir?: string;
+}
+
 /** Validates a parsed config object; returns a deep-frozen Config or throws ConfigError with every issue. */
-export function validateConfig(
-  raw: unknown,
-  options: {
-    env?: Readonly<Record<string, string | undefined>>;
-    policies?: PolicyRegistry;
-    source?: string;
-    /** Folder that relative policy module paths resolve against (the config file's); default: cwd. */
-    baseDir?: string;
-  } = {},
-): Config {
+export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): Config {
   const issues: ConfigIssue[] = [];
   const substituted = substituteEnv(raw ?? {}, options.env ?? process.env, issues);
   if (issues.length > 0) throw new ConfigError(issues, options.source);
@@ -107,15 +108,7 @@ export function validateConfig(
 }
 
 /** Parses YAML text (JSON is YAML too) and validates it. */
-export function parseConfig(
-  text: string,
-  options: {
-    env?: Readonly<Record<string, string | undefined>>;
-    policies?: PolicyRegistry;
-    source?: string;
-    baseDir?: string;
-  } = {},
-): Config {
+export function parseConfig(text: string, options: ConfigLoadOptions = {}): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -128,7 +121,7 @@ export function parseConfig(
 
 export async function loadConfigFile(
   file: string,
-  options: { env?: Readonly<Record<string, string | undefined>>; policies?: PolicyRegistry } = {},
+  options: Pick<ConfigLoadOptions, 'env' | 'policies'> = {},
 ): Promise<Config> {
   let text: string;
   try {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser';
 import { startStack, waitFor, type Stack } from '../helpers/stack';
 
 /**
@@ -11,7 +12,6 @@ import { startStack, waitFor, type Stack } from '../helpers/stack';
  * plays streams through Switchyard from a page on another origin (so CORS is exercised as in production).
  * The fixture CDNs' request logs are the evidence of where segments came from.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
 
 const PAGE = `<!doctype html>
@@ -82,16 +82,7 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 20_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required'],
   });
 }, 40_000);
 

@@ -2,13 +2,12 @@
  * The operator status page in a real browser (playwright-core + Debian chromium): it asks for the
  * admin token, shows both fixture CDNs, and its share chart moves when a CDN is drained.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser';
 import { get, startStack, waitFor, type Stack } from '../helpers/stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'ui-admin-token-0123456789abcdef';
-const run = existsSync(CHROMIUM) ? describe : describe.skip;
+const run = describe;
 
 run('status page /ui in headless Chromium', () => {
   let stack: Stack;
@@ -21,15 +20,7 @@ run('status page /ui in headless Chromium', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
     // Players: new sessions opening the live stream, each reloading its media playlist.
     const play = async () => {
