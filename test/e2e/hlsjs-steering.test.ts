@@ -172,7 +172,8 @@ test('steering mode: hls.js plays live from the initial pathway and follows a pa
     // steering reload (TTL 2 s) and loads the other pathway's playlists and segments.
     const drainedAt = Date.now();
     stack.server.runtime.monitor.setDrained(from, true);
-    await waitFor(() => segments(to).length >= 2, 10_000, 50).catch(explain);
+    // hls.js finishes its buffer first; on a machine busy with other suites that takes a while.
+    await waitFor(() => segments(to).length >= 2, 25_000, 50).catch(explain);
     const log = await pageLog(page);
     const reload = log.steering.find((s) => s.at >= drainedAt);
     expect(reload?.priority[0]).toBe(to);
@@ -181,7 +182,7 @@ test('steering mode: hls.js plays live from the initial pathway and follows a pa
     // Playback goes on, from the new pathway only.
     const switchedAt = Date.now();
     const t0 = await currentTime(page);
-    await waitFor(async () => (await currentTime(page)) > t0 + 2, 10_000, 100).catch(explain);
+    await waitFor(async () => (await currentTime(page)) > t0 + 2, 15_000, 100).catch(explain);
     expect(segments(from).filter((r) => r.at > switchedAt)).toEqual([]);
     // A request still in flight has status 0 in the log: let the last ones finish, then none failed.
     await waitFor(() => segments(to).every((r) => r.status !== 0), 3_000, 50).catch(() => undefined);
@@ -190,4 +191,4 @@ test('steering mode: hls.js plays live from the initial pathway and follows a pa
   } finally {
     await page.close();
   }
-}, 45_000);
+}, 90_000);
