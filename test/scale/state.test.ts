@@ -238,14 +238,14 @@ describe('Redis store without a Redis', () => {
     );
     expect(store).toBeInstanceOf(RedisStateStore);
     store.start();
-    const t = performance.now();
+    // Everything below answers synchronously from local state: nothing returned is a promise, so
+    // nothing waited on the unreachable Redis (a wall-clock bound would only measure the machine).
     store.selections.record('a', T0);
     store.sessions.set('s', { cdn: 'a', since: T0, seenAt: T0, lastReason: 'r' });
     store.ledger.add('a', 10, T0);
     expect(store.selections.shares(T0).get('a')).toBe(1);
     expect(store.sessions.get('s', T0)?.cdn).toBe('a');
     expect(store.ledger.delivered('a', 'day', T0)).toBe(10);
-    expect(performance.now() - t).toBeLessThan(50);
     await new Promise((r) => setTimeout(r, 150));
     expect(store.status(T0).connected).toBe(false);
     await store.close();
