@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { unknownCdns } from './check';
 import { duration } from '../config/duration';
-import { candidates, rendezvousRank } from './weighted';
+import { candidates, rankForSession } from './weighted';
 import type {
   CdnId,
   CdnSelectionPolicy,
@@ -143,12 +143,7 @@ export const capacityPolicy: PolicyFactory<CapacityOptions> = {
       name: 'capacity',
       select(req: SelectionRequest): Selection {
         const { pool, degraded } = candidates(req.cdns);
-        let order = rendezvousRank(req.session.id, pool);
-        if (order.length === 0)
-          order = rendezvousRank(
-            req.session.id,
-            pool.map((c) => ({ ...c, weight: 1 })),
-          );
+        const order = rankForSession(req.session.id, pool);
         const current = req.session.previous ?? counter.cdnOf(req.session.id, req.now);
         const chosenWithRoom = order.find((cdn) => hasRoom(cdn, cdn.id === current, req.now));
         let chosen = chosenWithRoom;

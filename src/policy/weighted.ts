@@ -15,6 +15,20 @@ export function rendezvousRank(sessionId: string, cdns: readonly CdnView[]): Cdn
   return scored.map((s) => s.c);
 }
 
+/**
+ * rendezvousRank, but never empty for a non-empty pool: when every CDN is weighted 0, they still
+ * have to serve somebody, ranked with equal weights.
+ */
+export function rankForSession(sessionId: string, pool: readonly CdnView[]): CdnView[] {
+  const ranked = rendezvousRank(sessionId, pool);
+  return ranked.length > 0
+    ? ranked
+    : rendezvousRank(
+        sessionId,
+        pool.map((c) => ({ ...c, weight: 1 })),
+      );
+}
+
 /** Healthy CDNs if any; otherwise every CDN, so a probe outage does not become a playback outage. */
 export function candidates(cdns: readonly CdnView[]): { pool: readonly CdnView[]; degraded: boolean } {
   const healthy = cdns.filter((c) => c.healthy);
@@ -31,13 +45,7 @@ export const weightedPolicy: PolicyFactory<z.infer<typeof options>> = {
       name: 'weighted',
       select(req: SelectionRequest): Selection {
         const { pool, degraded } = candidates(req.cdns);
-        let ranked = rendezvousRank(req.session.id, pool);
-        // Every CDN weighted 0 still has to serve somebody: fall back to equal weights.
-        if (ranked.length === 0)
-          ranked = rendezvousRank(
-            req.session.id,
-            pool.map((c) => ({ ...c, weight: 1 })),
-          );
+        const ranked = rankForSession(req.session.id, pool);
         const first = ranked[0];
         if (first === undefined) throw new Error('weighted policy: no CDN configured');
         const unhealthyRest = req.cdns.filter((c) => !ranked.includes(c));
