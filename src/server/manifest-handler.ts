@@ -37,7 +37,7 @@ export interface RouteResult {
 export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, res: ServerResponse): boolean {
   const state = runtime.state;
   let route: ManifestRoute | undefined;
-  const cors = corsHeaders(state);
+  const cors = state.playerHeaders;
   try {
     route = matchManifestRoute(req.url ?? '/', (id) => state.streams.has(id));
   } catch (err) {
@@ -108,10 +108,6 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     fail(err);
   }
   return true;
-}
-
-function corsHeaders(state: ConfigState): Readonly<Record<string, string>> {
-  return state.playerHeaders;
 }
 
 function keyPrefixFor(stream: StreamConfig, cdnPrefix: string): string {
