@@ -1,0 +1,134 @@
+/**
+ * The page the browser players run in (served by test/helpers/browser.ts from its own origin, so every
+ * manifest and segment request is cross-origin, as in production). `window.sy.start(kind, src, opts)`
+ * starts hls.js, shaka-player or dash.js on a muted <video>; `window.sy.state()` reports the seconds the
+ * media element actually played, the players' errors and the stall time, both of which the page measures itself on a 100 ms tick: seconds played = media time that advanced
+ * while playing (not by seeks or jumps, and never more than the playback rate allows in the wall time
+ * that passed), stall = time during which playback had started, had not ended, was not paused,
+ * and `currentTime` did not move.
+ */
+export const PLAYER_SCRIPTS = {
+  hlsjs: '/players/hls.min.js',
+  shaka: '/players/shaka-player.compiled.js',
+  dashjs: '/players/dash.all.min.js',
+} as const;
+
+export const PLAYER_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>switchyard players</title></head>
+<body><video id="v" muted playsinline autoplay></video>
+<script src="${PLAYER_SCRIPTS.hlsjs}"></script>
+<script src="${PLAYER_SCRIPTS.shaka}"></script>
+<script src="${PLAYER_SCRIPTS.dashjs}"></script>
+<script>
+(function () {
+  var video = document.getElementById('v');
+  var s = {
+    kind: '', started: false, ended: false, errors: [], fatal: [],
+    stallMs: 0, stallSinceMarkMs: 0, longestStallMs: 0, currentStallMs: 0, marked: false,
+    lastTime: -1, lastTick: 0, playedS: 0, rate: 1, player: null,
+  };
+  function text(x) {
+    try { return typeof x === 'string' ? x : JSON.stringify(x); } catch (e) { return String(x); }
+  }
+  function fatal(msg) { if (s.fatal.length < 50) s.fatal.push(msg); }
+  function error(msg) { if (s.errors.length < 200) s.errors.push(msg); }
+  video.addEventListener('playing', function () {
+    s.started = true;
+    if (video.playbackRate !== s.rate) video.playbackRate = s.rate;
+  });
+  video.addEventListener('ended', function () { s.ended = true; });
+  video.addEventListener('error', function () {
+    var e = video.error;
+    fatal('media element: ' + (e ? e.code + ' ' + e.message : 'error'));
+  });
+  setInterval(function () {
+    var now = performance.now();
+    var dt = s.lastTick ? now - s.lastTick : 0;
+    s.lastTick = now;
+    var t = video.currentTime;
+    // Media time that advanced by playing (a seek or a jump over a gap is not playing): at most what the
+    // rate allows in the wall time that passed, with some slack for timer jitter.
+    if (s.lastTime >= 0 && t > s.lastTime && !video.seeking)
+      s.playedS += Math.min(t - s.lastTime, (dt / 1000) * s.rate * 1.5 + 0.05);
+    if (s.started && !s.ended && !video.paused && t === s.lastTime) {
+      s.stallMs += dt;
+      s.currentStallMs += dt;
+      if (s.marked) s.stallSinceMarkMs += dt;
+      if (s.currentStallMs > s.longestStallMs) s.longestStallMs = s.currentStallMs;
+    } else s.currentStallMs = 0;
+    s.lastTime = t;
+  }, 100);
+
+  function startHlsjs(src, opts) {
+    var hls = new Hls({ enableWorker: false, lowLatencyMode: !!opts.lowLatency });
+    s.player = hls;
+    hls.on(Hls.Events.ERROR, function (_e, d) {
+      var msg = d.type + ' ' + d.details + (d.url ? ' ' + d.url : (d.context && d.context.url ? ' ' + d.context.url : ''));
+      if (d.fatal) fatal(msg); else error(msg);
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, function () {
+      video.play().catch(function (e) { fatal('play(): ' + e); });
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+  }
+
+  function startShaka(src, opts) {
+    shaka.polyfill.installAll();
+    var player = new shaka.Player();
+    s.player = player;
+    player.configure({ streaming: { lowLatencyMode: !!opts.lowLatency } });
+    player.addEventListener('error', function (ev) {
+      var d = ev.detail || {};
+      var msg = 'shaka ' + d.code + ' ' + text(d.data);
+      if (d.severity === 2) fatal(msg); else error(msg);
+    });
+    player.attach(video).then(function () { return player.load(src); }).then(function () {
+      return video.play();
+    }).catch(function (e) {
+      fatal('shaka load: ' + (e && e.code ? e.code + ' ' + text(e.data) : String(e)));
+    });
+  }
+
+  function startDashjs(src, opts) {
+    var player = dashjs.MediaPlayer().create();
+    s.player = player;
+    player.updateSettings({ debug: { logLevel: 1 }, streaming: { delay: opts.lowLatency ? { liveDelay: 3 } : {} } });
+    player.on(dashjs.MediaPlayer.events.ERROR, function (e) {
+      // dash.js raises ERROR for what it gives up on (manifest, a download after its retries, MSE).
+      var err = e.error || {};
+      fatal('dashjs ' + err.code + ' ' + (err.message || text(err)));
+    });
+    player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, function (e) { fatal('dashjs playback ' + text(e.error)); });
+    player.initialize(video, src, true);
+  }
+
+  window.sy = {
+    start: function (kind, src, opts) {
+      s.kind = kind;
+      s.rate = opts.playbackRate || 1;
+      try {
+        if (kind === 'hlsjs') startHlsjs(src, opts);
+        else if (kind === 'shaka') startShaka(src, opts);
+        else if (kind === 'dashjs') startDashjs(src, opts);
+        else fatal('unknown player ' + kind);
+      } catch (e) { fatal('start: ' + e); }
+    },
+    mark: function () { s.marked = true; },
+    state: function () {
+      return {
+        secondsPlayed: s.playedS, currentTime: video.currentTime, started: s.started, ended: s.ended,
+        fatal: s.fatal.slice(), errors: s.errors.slice(), stallMs: s.stallMs,
+        stallSinceMarkMs: s.stallSinceMarkMs, longestStallMs: s.longestStallMs,
+      };
+    },
+    stop: function () {
+      try {
+        if (s.kind === 'hlsjs') s.player.destroy();
+        else if (s.kind === 'shaka') s.player.destroy();
+        else if (s.kind === 'dashjs') s.player.reset();
+      } catch (e) { /* the page is closed next */ }
+    },
+  };
+})();
+</script></body></html>`;
