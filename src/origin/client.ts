@@ -1,6 +1,7 @@
 import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { SwitchyardError } from '../errors';
 import { isPrivateAddress } from './address';
 import { CircuitBreaker, type BreakerState } from './breaker';
@@ -188,7 +189,14 @@ export class OriginClient {
       throw mapError(err, url, deadline);
     }
     try {
-      const response = await this.fetchFrom(url, options.headers, headersTimeout, signal, deadline, started);
+      // Whatever layer a fetch is stuck in, it settles by its deadline: the slot and the cache fill
+      // waiting on it are never held past it.
+      const response = await settleBy(
+        this.fetchFrom(url, options.headers, headersTimeout, signal, deadline, started),
+        signal,
+        url,
+        deadline,
+      );
       breaker.success();
       return response;
     } catch (err) {
@@ -322,22 +330,36 @@ async function readBody(
       `origin used an unsupported content-encoding "${encoding}"`,
     );
   }
-  const source = decoder ? res.body.pipe(decoder) : res.body;
   const chunks: Buffer[] = [];
   let total = 0;
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      if (signal.aborted) throw signal.reason;
+  let limitError: SwitchyardError | undefined;
+  const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of source) {
       total += chunk.length;
-      if (total > maxBytes) throw tooLarge(maxBytes);
+      if (total > maxBytes) throw (limitError = tooLarge(maxBytes));
       chunks.push(chunk);
     }
+  };
+  // pipeline, not pipe: an error or abort anywhere (socket, decoder, size limit, deadline) destroys
+  // every stream and rejects here. With pipe() a body that failed mid-transfer left the decoder
+  // waiting for an end that never came, and the fetch (its cache fill, its origin slot) never settled.
+  let bodyError: unknown;
+  let decoderError: unknown;
+  res.body.once('error', (e) => (bodyError ??= e));
+  decoder?.once('error', (e) => (decoderError ??= e));
+  try {
+    if (decoder) await pipeline(res.body, decoder, sink, { signal });
+    else await pipeline(res.body, sink, { signal });
   } catch (err) {
     discard(res);
-    decoder?.destroy();
+    // The size limit first: tearing the decoder down mid-stream can surface an error of its own.
+    if (limitError) throw limitError;
     if (err instanceof SwitchyardError) throw err;
-    if (decoder && (err as { code?: string }).code?.startsWith('Z_')) {
-      throw new SwitchyardError('ORIGIN_BAD_ENCODING', `origin body is not valid ${encoding}`);
+    // The decoder's own error (not the body's error passed on to it) means the bytes were not valid.
+    if (decoder && decoderError !== undefined && decoderError !== bodyError && err === decoderError) {
+      throw new SwitchyardError('ORIGIN_BAD_ENCODING', `origin body is not valid ${encoding}`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -367,6 +389,31 @@ function mapError(err: unknown, url: string, deadline: AbortSignal): SwitchyardE
   return new SwitchyardError('ORIGIN_UNREACHABLE', `origin ${host} unreachable (${code})`, {
     cause: err,
     details: { cause: code },
+  });
+}
+
+/** `work`, or a typed timeout/abort error as soon as `signal` aborts, whichever comes first. */
+function settleBy<T>(work: Promise<T>, signal: AbortSignal, url: string, deadline: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(mapError(signal.reason, url, deadline));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(mapError(signal.reason, url, deadline));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof SwitchyardError ? e : mapError(e, url, deadline));
+      },
+    );
   });
 }
 

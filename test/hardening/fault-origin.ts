@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
 export interface FaultOrigin {
   readonly url: string;
@@ -15,6 +15,8 @@ export interface FaultOrigin {
   down: boolean;
   /** Status /f/flaky/* answers with while `down` is false (default 200 with a playlist). */
   flakyStatus: number;
+  /** Paths under /f/enc/ that answer their whole, well-formed body (the origin has recovered). */
+  readonly healed: Set<string>;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,30 @@ export const BILLION_LAUGHS_MPD = `<?xml version="1.0"?>
 </MPD>
 `;
 
+/** A VOD playlist of 300 segments: several kB, so "mid-body" is well inside it in every encoding. */
+export const LONG_PLAYLIST =
+  '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n' +
+  Array.from({ length: 300 }, (_, i) => `#EXTINF:4.0,\nsegment_${i}_${(i * 7919) % 1000}.ts\n`).join('') +
+  '#EXT-X-ENDLIST\n';
+
+export const ENCODINGS = ['identity', 'gzip', 'br', 'deflate'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+/**
+ * cut: the connection is reset half-way through the body; stall: half the body, then nothing (the
+ * socket stays open); garbage: half the body, then bytes that are not the encoding (or not UTF-8);
+ * short: the body ends cleanly at the HTTP level half-way through the compressed stream.
+ */
+export const BODY_FAULTS = ['cut', 'stall', 'garbage', 'short'] as const;
+export type BodyFault = (typeof BODY_FAULTS)[number];
+
+function encode(body: string, encoding: Encoding): Buffer {
+  const raw = Buffer.from(body);
+  if (encoding === 'gzip') return gzipSync(raw);
+  if (encoding === 'br') return brotliCompressSync(raw);
+  if (encoding === 'deflate') return deflateSync(raw);
+  return raw;
+}
+
 export async function startFaultOrigin(): Promise<FaultOrigin> {
   const hits = new Map<string, number>();
   const sent = new Map<string, number>();
@@ -50,6 +76,41 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
   // 20 MB of one byte: about 20 kB gzipped.
   const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x23));
   const state = { down: false, flakyStatus: 200 };
+  const healed = new Set<string>();
+  const encoded = new Map(ENCODINGS.map((e) => [e, encode(LONG_PLAYLIST, e)] as const));
+
+  /** /f/enc/<encoding>/<fault>/<anything>.m3u8: one body fault in one content encoding. */
+  const encodingFault = (path: string, req: IncomingMessage, res: ServerResponse): void => {
+    const [, , , enc, fault] = path.split('/') as [string, string, string, Encoding, BodyFault];
+    const body = encoded.get(enc);
+    if (!body || !(BODY_FAULTS as readonly string[]).includes(fault)) {
+      res.writeHead(404);
+      return void res.end();
+    }
+    const headers: Record<string, string | number> = { 'content-type': 'application/vnd.apple.mpegurl' };
+    if (enc !== 'identity') headers['content-encoding'] = enc;
+    if (healed.has(path)) {
+      res.writeHead(200, { ...headers, 'content-length': body.length });
+      return void res.end(body);
+    }
+    const half = body.subarray(0, Math.floor(body.length / 2));
+    if (fault === 'short') {
+      // Chunked, ended properly: only the decoder can tell that the stream stopped half-way.
+      res.writeHead(200, headers);
+      count(path, half.length);
+      return void res.end(half);
+    }
+    res.writeHead(200, { ...headers, 'content-length': body.length });
+    res.write(half);
+    count(path, half.length);
+    if (fault === 'cut') setTimeout(() => req.socket.destroy(), 20);
+    else if (fault === 'garbage') {
+      // 0xff is never valid UTF-8 nor a valid continuation of a gzip, brotli or zlib stream here.
+      const rest = Buffer.alloc(body.length - half.length, 0xff);
+      setTimeout(() => res.end(rest), 20);
+    }
+    // stall: nothing more; the socket is closed with the server (or by Switchyard's deadline).
+  };
 
   const count = (path: string, bytes: number) => sent.set(path, (sent.get(path) ?? 0) + bytes);
 
@@ -145,6 +206,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
         if (state.down) return void req.socket.destroy();
         return playlist(LIVE_PLAYLIST, 'application/vnd.apple.mpegurl', { 'cache-control': 'max-age=1' });
       default:
+        if (path.startsWith('/f/enc/')) return encodingFault(path, req, res);
         if (path.startsWith('/f/flaky/')) {
           if (state.down) return void req.socket.destroy();
           if (state.flakyStatus !== 200) {
@@ -168,6 +230,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
     url: `http://127.0.0.1:${port}/`,
     hits,
     sent,
+    healed,
     get down() {
       return state.down;
     },
