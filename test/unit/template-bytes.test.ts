@@ -1,13 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parseHls } from '../../src/manifest/hls';
+import { corpusFiles } from '../helpers/corpus';
 import { encodeTemplate, render, renderBytes, type Slot } from '../../src/manifest/template';
 
-const CORPUS = path.join(__dirname, '..', '..', '..', 'shared', 'corpus', 'hls');
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'media');
 
-/** Every playlist we have: the fixtures' and, when present, the shared corpus. */
+/** Every playlist we have: the fixtures' and the shared corpus's (which must be there). */
 function playlists(): { name: string; text: string }[] {
   const out: { name: string; text: string }[] = [];
   for (const folder of readdirSync(FIXTURES)) {
@@ -22,10 +22,8 @@ function playlists(): { name: string; text: string }[] {
     };
     walk(dir);
   }
-  if (existsSync(CORPUS)) {
-    for (const f of readdirSync(CORPUS))
-      out.push({ name: f, text: readFileSync(path.join(CORPUS, f), 'utf8') });
-  }
+  for (const f of corpusFiles('hls', /\.m3u8$/))
+    out.push({ name: f.name, text: readFileSync(f.path, 'utf8') });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { parseFault } from '../../src/loadtest/faults';
 import { runLoadtest } from '../../src/loadtest/run';
 import { startStack, type Stack } from '../helpers/stack';
-import { capturingLogger, metricValue } from './support';
+import { capturingLogger, metricValue } from '../hardening/support';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const SESSIONS = Number(process.env.SOAK_SESSIONS ?? 300);
