@@ -56,6 +56,13 @@ const URI_ATTRIBUTES: Readonly<Record<string, readonly UriAttributeRule[]>> = {
   ],
 };
 
+/**
+ * Low-latency prefetch tags whose value is a bare URI after the colon, not an attribute list: the LHLS
+ * proposal's `#EXT-X-PREFETCH:` (hls.js RFC 0001, Periscope; parsed by hls-parser and hls_m3u8) and
+ * Twitch's `#EXT-X-TWITCH-PREFETCH:`. Players fetch them like segments, so they go to the CDN too.
+ */
+const BARE_URI_TAGS: ReadonlySet<string> = new Set(['EXT-X-PREFETCH', 'EXT-X-TWITCH-PREFETCH']);
+
 /** Tags that appear only in master (multivariant) playlists. */
 const MASTER_TAGS: ReadonlySet<string> = new Set([
   'EXT-X-STREAM-INF',
@@ -130,6 +137,8 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
   let sawMasterTag = false;
   let sawSegmentTag = false;
   let newestSegmentPath: string | undefined;
+  /** EXT-X-DEFINE NAME/VALUE pairs seen so far (a variable is defined before it is used). */
+  const variables = new Map<string, string>();
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
@@ -167,6 +176,25 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
         sawSegmentTag = true;
       }
       if (MASTER_TAGS.has(tag)) sawMasterTag = true;
+      if (tag === 'EXT-X-DEFINE' && nameEnd < end) {
+        const name = findAttribute(text, nameEnd + 1, end, 'NAME', lineNo);
+        const value = findAttribute(text, nameEnd + 1, end, 'VALUE', lineNo);
+        if (name && value)
+          variables.set(text.slice(name.start, name.end), text.slice(value.start, value.end));
+        continue;
+      }
+      if (BARE_URI_TAGS.has(tag) && nameEnd < end) {
+        let u = nameEnd + 1;
+        while (u < end && WHITESPACE.test(text[u] as string)) u++;
+        if (u < end)
+          builder.add(
+            u,
+            end,
+            makeSlot('prefetch', 'media', text.slice(u, end), manifestUrl, originBase, variables),
+          );
+        sawSegmentTag = true;
+        continue;
+      }
       const rules = URI_ATTRIBUTES[tag];
       if (rules && nameEnd < end) {
         if (tag === 'EXT-X-I-FRAME-STREAM-INF') sawVariant = true;
@@ -181,7 +209,11 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
         for (const { rule, span } of spans) {
           if (span.end === span.start) continue;
           const uri = text.slice(span.start, span.end);
-          builder.add(span.start, span.end, makeSlot(rule.kind, rule.role, uri, manifestUrl, originBase));
+          builder.add(
+            span.start,
+            span.end,
+            makeSlot(rule.kind, rule.role, uri, manifestUrl, originBase, variables),
+          );
         }
       }
       continue;
@@ -189,7 +221,7 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     // A URI line.
     const kind: SlotKind = pending?.kind ?? (sawVariant ? 'variant' : 'segment');
     const role: SlotRole = kind === 'variant' ? 'playlist' : 'media';
-    const slot = makeSlot(kind, role, text.slice(s, end), manifestUrl, originBase);
+    const slot = makeSlot(kind, role, text.slice(s, end), manifestUrl, originBase, variables);
     builder.add(s, end, slot);
     if (kind === 'segment') newestSegmentPath = slot.path;
     pending = undefined;

@@ -13,6 +13,7 @@ export type SlotKind =
   | 'segment'
   | 'part'
   | 'preload-hint'
+  | 'prefetch'
   | 'map'
   | 'key'
   | 'session-key'
