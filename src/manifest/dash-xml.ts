@@ -258,8 +258,7 @@ export function parseXml(text: string): XmlDocument {
       if (colon < 0)
         return { prefix: '', local: name, ns: isElement ? scope.get('') || undefined : undefined };
       const prefix = name.slice(0, colon);
-      const ns = scope.get(prefix);
-      if (ns === undefined && prefix !== 'xmlns') throw invalidXml(`undeclared prefix "${prefix}"`, text, i);
+      const ns = scope.get(prefix) ?? (prefix === 'xmlns' ? undefined : undeclaredNamespace(prefix));
       return { prefix, local: name.slice(colon + 1), ns };
     };
     const attributes: XmlAttribute[] = raw.map((a, k) => ({
@@ -297,6 +296,17 @@ export function parseXml(text: string): XmlDocument {
   }
   if (!root) throw invalidXml('no root element', text, 0);
   return { root };
+}
+
+/**
+ * The namespace of a prefix the document never declares. Players read such MPDs (their XML readers
+ * ignore namespaces, e.g. a DRM element's `cenc:` prefix left undeclared by a packager), and a rewriter
+ * that edits spans needs no namespace-valid document: the element is kept byte for byte. The
+ * conventional `xlink` prefix still means XLink (remote elements); any other undeclared prefix gets a
+ * namespace of its own, so it is never mistaken for an MPD element.
+ */
+export function undeclaredNamespace(prefix: string): string {
+  return prefix === 'xlink' ? 'http://www.w3.org/1999/xlink' : `urn:switchyard:undeclared-prefix:${prefix}`;
 }
 
 /** The attribute with this local name in no namespace, or in namespace `ns` when given. */

@@ -269,3 +269,16 @@ describe('info', () => {
     expect(parseDuration(v)).toBe(ms);
   });
 });
+
+describe('undeclared namespace prefixes', () => {
+  it('are read as players read them: kept byte for byte, never taken for MPD elements', () => {
+    const text = mpd(
+      '<foo:BaseURL>http://elsewhere.test/x/</foo:BaseURL><Period><AdaptationSet mimeType="video/mp4"><ContentProtection cenc:default_KID="1"><cenc:pssh>AA==</cenc:pssh></ContentProtection><SegmentTemplate media="$Number$.m4s" duration="2" startNumber="1"/><Representation id="v" bandwidth="1"/></AdaptationSet></Period>',
+    );
+    const { text: out } = rewrite(text);
+    expect(out).toContain('<foo:BaseURL>http://elsewhere.test/x/</foo:BaseURL>');
+    expect(out).toContain('<cenc:pssh>AA==</cenc:pssh>');
+    // foo:BaseURL is not an MPD BaseURL: the MPD still gets its inserted CDN BaseURL.
+    expect(out).toContain(`<BaseURL>${CDN_PREFIX}dash/</BaseURL>`);
+  });
+});

@@ -22,6 +22,8 @@ describe('DASH golden rewrites', () => {
         'dynamic-refs',
         'namespaced-entities',
         'dynamic-no-location',
+        'undeclared-prefix',
+        'url-query-info',
       ]),
     );
   });
