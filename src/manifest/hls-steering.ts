@@ -45,9 +45,28 @@ function suffixAttribute(line: string, name: string, pathway: string): string {
   return line.slice(0, span.end) + '-' + pathway + line.slice(span.end);
 }
 
-function forPathway(line: string, tag: string, pathway: string): string {
-  if (tag === 'MEDIA') return suffixAttribute(line, 'GROUP-ID', pathway);
-  let out = setQuotedAttribute(line, 'PATHWAY-ID', pathway);
+/** Adds a quoted attribute when the tag does not carry it already. */
+function ensureQuotedAttribute(line: string, name: string, value: string): string {
+  const colon = line.indexOf(':');
+  const end = line.endsWith('\r') ? line.length - 1 : line.length;
+  if (findAttribute(line, colon + 1, end, name, 0)) return line;
+  return line.slice(0, end) + `,${name}="${value}"` + line.slice(end);
+}
+
+/**
+ * One pathway's copy of a tag line. `stableId` names the variant or rendition the same in every
+ * pathway (STABLE-VARIANT-ID / STABLE-RENDITION-ID), unless the origin named it already: clients then
+ * keep their choice (and their subtitles) across a pathway switch, and PER-VARIANT-URIS can address it.
+ */
+function forPathway(line: string, tag: string, pathway: string, stableId: string): string {
+  if (tag === 'MEDIA') {
+    return ensureQuotedAttribute(suffixAttribute(line, 'GROUP-ID', pathway), 'STABLE-RENDITION-ID', stableId);
+  }
+  let out = ensureQuotedAttribute(
+    setQuotedAttribute(line, 'PATHWAY-ID', pathway),
+    'STABLE-VARIANT-ID',
+    stableId,
+  );
   if (tag === 'STREAM-INF') for (const attr of GROUP_REFS) out = suffixAttribute(out, attr, pathway);
   else out = suffixAttribute(out, 'VIDEO', pathway);
   return out;
@@ -65,6 +84,9 @@ export function steeringMaster(
   const base = renderings[0] as string[];
   const eol = base.some((l) => l.endsWith('\r')) ? '\r' : '';
   const out: string[] = [];
+  let variants = 0;
+  let iframes = 0;
+  let renditions = 0;
   let i = 0;
   while (i < base.length) {
     const line = base[i] as string;
@@ -96,9 +118,11 @@ export function steeringMaster(
         if (t !== '' && !t.startsWith('#')) break;
       }
     }
+    const stableId =
+      tag === 'MEDIA' ? `r${renditions++}` : tag === 'STREAM-INF' ? `v${variants++}` : `i${iframes++}`;
     pathways.forEach((p, k) => {
       const lines = renderings[k] as string[];
-      out.push(forPathway(lines[i] as string, tag, p.id));
+      out.push(forPathway(lines[i] as string, tag, p.id, stableId));
       for (let j = i + 1; j < blockEnd; j++) out.push(lines[j] as string);
     });
     i = blockEnd;

@@ -37,19 +37,19 @@ test('every variant, I-frame variant and rendition is repeated per pathway; the 
   expect(lines[1]).toBe('#EXT-X-CONTENT-STEERING:SERVER-URI="/s/tok/steering.json",PATHWAY-ID="b"');
   expect(out).not.toContain('old.example');
   expect(lines.filter((l) => l.startsWith('#EXT-X-MEDIA:TYPE=AUDIO'))).toEqual([
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-a",NAME="en",URI="/s/tok-a/live/audio/index.m3u8"',
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-b",NAME="en",URI="/s/tok-b/live/audio/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-a",NAME="en",URI="/s/tok-a/live/audio/index.m3u8",STABLE-RENDITION-ID="r0"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-b",NAME="en",URI="/s/tok-b/live/audio/index.m3u8",STABLE-RENDITION-ID="r0"',
   ]);
   expect(lines).toContain(
-    '#EXT-X-STREAM-INF:BANDWIDTH=100000,CODECS="avc1.4d401e,mp4a.40.2",AUDIO="aud-a",CLOSED-CAPTIONS="cc-a",PATHWAY-ID="a"',
+    '#EXT-X-STREAM-INF:BANDWIDTH=100000,CODECS="avc1.4d401e,mp4a.40.2",AUDIO="aud-a",CLOSED-CAPTIONS="cc-a",PATHWAY-ID="a",STABLE-VARIANT-ID="v0"',
   );
   expect(lines).toContain(
-    '#EXT-X-STREAM-INF:BANDWIDTH=200000,AUDIO="aud-b",CLOSED-CAPTIONS=NONE,PATHWAY-ID="b"',
+    '#EXT-X-STREAM-INF:BANDWIDTH=200000,AUDIO="aud-b",CLOSED-CAPTIONS=NONE,PATHWAY-ID="b",STABLE-VARIANT-ID="v1"',
   );
   expect(lines.filter((l) => l === '# a comment inside the block')).toHaveLength(2);
   expect(lines).toContain('/s/tok-a/live/v0/index.m3u8?tok=~hmac=1');
   expect(lines).toContain(
-    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=30000,URI="/s/tok-b/live/v0/iframes.m3u8",PATHWAY-ID="b"',
+    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=30000,URI="/s/tok-b/live/v0/iframes.m3u8",PATHWAY-ID="b",STABLE-VARIANT-ID="i0"',
   );
 
   const p = new Parser();
