@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { configSchema, type Config } from './schema';
+import type { z } from 'zod';
+import { cdnPrefix, configSchema, type Config } from './schema';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
+import { createSigner, SigningConfigError } from '../signing';
 
 export interface ConfigIssue {
   /** Dotted path of the field, e.g. "cdns.1.baseUrl"; "" for the whole file. */
@@ -103,8 +105,41 @@ export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): C
       options.source,
     );
   }
+  const cdns = resolveSigners(parsed.data, options);
   // Module paths come back absolute, so the policy builds the same from any cwd.
-  return deepFreeze({ ...parsed.data, policy: resolved.config as Config['policy'] });
+  return deepFreeze({ ...parsed.data, cdns, policy: resolved.config as Config['policy'] });
+}
+
+/**
+ * Builds every CDN's signer once for every stream, so a key, a scope or a custom signer module that
+ * cannot sign is reported now (by path) rather than on the first playlist; custom signer module
+ * paths come back absolute.
+ */
+function resolveSigners(config: z.output<typeof configSchema>, options: ConfigLoadOptions): Config['cdns'] {
+  const issues: ConfigIssue[] = [];
+  const baseDir = options.baseDir ?? process.cwd();
+  const cdns = config.cdns.map((cdn, i) => {
+    if (!cdn.auth) return cdn;
+    let auth = cdn.auth;
+    if (auth.module !== undefined) {
+      const spec = auth.module;
+      const absolute = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(baseDir, spec) : spec;
+      auth = { ...auth, module: absolute };
+    }
+    for (const stream of config.streams) {
+      try {
+        createSigner(auth, { streamId: stream.id, streamPrefix: cdnPrefix(cdn, stream.id) }, baseDir);
+      } catch (err) {
+        const at = err instanceof SigningConfigError ? err.path : ['module'];
+        const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+        issues.push({ path: ['cdns', i, 'auth', ...at].join('.'), message });
+        break;
+      }
+    }
+    return { ...cdn, auth };
+  });
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
+  return cdns;
 }
 
 /** Parses YAML text (JSON is YAML too) and validates it. */

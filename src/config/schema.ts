@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration';
+import { authSchema } from '../signing/config';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const id = (what: string) =>
@@ -86,6 +87,8 @@ const cdnSchema = z.strictObject({
     ),
   tags: z.record(z.string(), z.string()).default({}),
   health: healthOverrideSchema.optional(),
+  /** URL signing (token authentication) this CDN requires; see README "CDN token authentication". */
+  auth: authSchema.optional(),
 });
 
 const keysSchema = z.strictObject({
@@ -306,6 +309,12 @@ export const configSchema = z
       }
     });
   });
+
+/** Where a stream's segments live on a CDN: `<cdn baseUrl><pathTemplate before {path}>`. */
+export function cdnPrefix(cdn: { baseUrl: string; pathTemplate: string }, streamId: string): string {
+  const beforePath = cdn.pathTemplate.slice(0, -PATH_PLACEHOLDER.length).replaceAll('{stream}', streamId);
+  return cdn.baseUrl + beforePath.replace(/^\//, '');
+}
 
 export type Config = z.output<typeof configSchema>;
 export type StreamConfig = Config['streams'][number];

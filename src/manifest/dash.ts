@@ -53,6 +53,10 @@ export interface DashInfo {
   readonly newestSegmentPath: string | undefined;
   /** Half the minimum update period, at least 500 ms (5 s when a dynamic MPD never updates). */
   readonly liveTtlMs: number;
+  /** MPD@timeShiftBufferDepth in ms (how far back a player may seek), when present. */
+  readonly dvrWindowMs?: number;
+  /** MPD@mediaPresentationDuration in seconds, when present. */
+  readonly totalDuration?: number;
 }
 
 export interface DashManifest {
@@ -193,13 +197,30 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
     kind: SlotKind,
     role: SlotRole,
     bases: readonly Base[],
+    template = false,
   ) => {
     if (!a || a.value.trim() === '') return;
     const ref = a.value.trim();
     if (role === 'media') {
       const c = classify(ref, bases);
-      if (!c.keep)
-        edits.push({ start: a.valueStart, end: a.valueEnd, slot: slotFor(kind, role, raw(a), c.absolute) });
+      const marks = template ? { template: true as const } : {};
+      if (!c.keep) {
+        const slot = { ...slotFor(kind, role, raw(a), c.absolute), ...marks };
+        edits.push({ start: a.valueStart, end: a.valueEnd, slot });
+      } else if (isHttp(ref)) {
+        // Rendered as written; recorded so a CDN token can still be appended to it.
+        const path = template ? undefined : relativeTo(originBase, c.absolute);
+        const slot: Slot = {
+          kind,
+          role: 'absolute',
+          original: raw(a),
+          absolute: raw(a),
+          path: undefined,
+          kept: { path: path && escapeXml(path) },
+          ...marks,
+        };
+        edits.push({ start: a.valueStart, end: a.valueEnd, slot });
+      }
     } else {
       // 'playlist' and 'absolute' URLs resolve against the MPD URL (they are fetched, not based).
       if (!isHttp(ref)) return;
@@ -241,6 +262,25 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
       const c = classify(ref, inherited);
       if (c.keep) {
         for (const b of inherited) out.push(baseFrom(resolveUri(b.url, ref), b.zone === 'kept'));
+        const refPath = parseUri(ref).path;
+        const path = relativeTo(originBase, c.absolute);
+        if (path !== undefined && refPath !== '' && !refPath.endsWith('/')) {
+          // A BaseURL naming a file (SegmentBase, on-demand profile): the player requests it as is,
+          // so a CDN token goes on it. Rendered as written otherwise.
+          const original = text.slice(span.start, span.end);
+          edits.push({
+            start: span.start,
+            end: span.end,
+            slot: {
+              kind: 'base-url',
+              role: 'absolute',
+              original,
+              absolute: original,
+              path: undefined,
+              kept: { path: escapeXml(path) },
+            },
+          });
+        }
         continue;
       }
       const slot = slotFor('base-url', 'media', text.slice(span.start, span.end), c.absolute);
@@ -259,7 +299,8 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
     for (const child of el.children) {
       const rules = SEGMENT_INFO[child.local];
       if (!rules || !dash(child)) continue;
-      for (const r of rules) urlAttribute(attribute(child, r.attr), r.kind, 'media', candidates);
+      const template = child.local === 'SegmentTemplate';
+      for (const r of rules) urlAttribute(attribute(child, r.attr), r.kind, 'media', candidates, template);
       if (child.local === 'SegmentList') xlink(child);
       for (const inner of child.children) {
         const innerRules = SEGMENT_CHILDREN[inner.local];
@@ -364,7 +405,17 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
       minimumUpdatePeriodMs: mup,
       newestSegmentPath: understood.newestSegmentPath,
       liveTtlMs: mup === undefined ? 5000 : Math.max(500, mup / 2),
+      ...durations(root),
     },
+  };
+}
+
+function durations(root: XmlElement): { dvrWindowMs?: number; totalDuration?: number } {
+  const tsbd = parseDuration(attribute(root, 'timeShiftBufferDepth')?.value);
+  const mpd = parseDuration(attribute(root, 'mediaPresentationDuration')?.value);
+  return {
+    ...(tsbd !== undefined ? { dvrWindowMs: tsbd } : {}),
+    ...(mpd !== undefined ? { totalDuration: mpd / 1000 } : {}),
   };
 }
 

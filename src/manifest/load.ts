@@ -18,6 +18,12 @@ export interface ManifestInfo {
   readonly targetDuration?: number;
   /** Seconds of media the manifest lists, when known. */
   readonly totalDuration?: number;
+  /** LL-HLS part target duration (seconds), when the playlist has parts. */
+  readonly partTarget?: number;
+  /** DASH: timeShiftBufferDepth (ms), how far back a player may seek. */
+  readonly dvrWindowMs?: number;
+  /** DASH: minimumUpdatePeriod (ms). */
+  readonly minimumUpdatePeriodMs?: number;
   /** Masters: each variant's resolved URL and its bandwidth (bits/s). */
   readonly variantBandwidths?: ReadonlyMap<string, number>;
 }

@@ -53,6 +53,14 @@ export interface Slot {
   readonly absolute: string;
   /** The resolved URI relative to the stream's origin base (query kept), or undefined when elsewhere. */
   readonly path: string | undefined;
+  /** DASH: the URI is in SegmentTemplate syntax (`$Number$`; a literal `$` is written `$$`). */
+  readonly template?: true;
+  /**
+   * DASH: a reference kept as written (relative to a BaseURL that moves to the CDN). It renders as
+   * `absolute` (the original), but a CDN token must still be appended to it; `path` is where it
+   * resolves under the origin base (undefined for SegmentTemplate patterns).
+   */
+  readonly kept?: { readonly path: string | undefined };
 }
 
 export interface Template {

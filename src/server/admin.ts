@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SwitchyardError } from '../errors';
+import { redactAuth } from '../signing';
 import type { Runtime } from './runtime';
 
 /** Constant-time comparison of bearer tokens of any length (hashes first, so lengths do not leak). */
@@ -16,6 +17,7 @@ export function redactedConfig(runtime: Runtime): unknown {
   return {
     ...c,
     secrets: c.secrets.map(() => '[redacted]'),
+    cdns: c.cdns.map((cdn) => (cdn.auth ? { ...cdn, auth: redactAuth(cdn.auth) } : cdn)),
     admin: { ...c.admin, token: c.admin.token === undefined ? undefined : '[redacted]' },
     metrics: { ...c.metrics, token: c.metrics.token === undefined ? undefined : '[redacted]' },
     state: { ...c.state, url: c.state.url.replace(/\/\/[^@/]*@/, '//[redacted]@') },

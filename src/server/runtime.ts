@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config, CdnConfig, StreamConfig } from '../config/schema';
+import { cdnPrefix, type Config, type CdnConfig, type StreamConfig } from '../config/schema';
 import { TokenSigner } from '../session/token';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
 import type { CdnSelectionPolicy } from '../policy/types';
@@ -55,10 +55,7 @@ export interface RuntimeOptions {
   defaultMetrics?: boolean;
 }
 
-export function cdnPrefix(cdn: Pick<CdnConfig, 'baseUrl' | 'pathTemplate'>, streamId: string): string {
-  const beforePath = cdn.pathTemplate.slice(0, -'{path}'.length).replaceAll('{stream}', streamId);
-  return cdn.baseUrl + beforePath.replace(/^\//, '');
-}
+export { cdnPrefix } from '../config/schema';
 
 /**
  * The long-lived parts of a Switchyard instance (origin connections, manifest cache, health monitor,
