@@ -15,21 +15,30 @@ export interface DecisionInput {
   readonly cmcd?: Readonly<Record<string, string | number | boolean>>;
   /** The CDN the player says it is on (a steering request's _HLS_pathway). */
   readonly previous?: string;
-  /** Whether this decision places segments (counts toward shares) or only informs (masters). */
-  readonly placesSegments: boolean;
-  /**
-   * Asked before a session moves from a healthy CDN to another: a reason to stay instead, or
-   * undefined to let it move (e.g. the new CDN does not serve the newest segment yet).
-   */
-  readonly vetoSwitch?: (from: string, to: string) => string | undefined;
 }
 
-/** One CDN decision: current views in, the policy's selection out, checked against the config. */
-export function decide(runtime: Runtime, state: ConfigState, input: DecisionInput): Selection {
+/**
+ * Asked before a session moves from a healthy CDN to another: a reason to stay instead, or
+ * undefined to let it move (e.g. the new CDN does not serve the newest segment yet).
+ */
+export type SwitchVeto = (from: string, to: string) => string | undefined;
+
+/**
+ * One CDN decision: current views in, the policy's selection out, checked against the config.
+ * `placesSegments`: whether this decision places segments (counts toward shares) or only informs
+ * (masters, redirect-mode playlists).
+ */
+export function decide(
+  runtime: Runtime,
+  state: ConfigState,
+  input: DecisionInput,
+  placesSegments: boolean,
+  vetoSwitch?: SwitchVeto,
+): Selection {
   const now = runtime.now();
   const cdns = runtime.cdnViews(now);
   const memory = runtime.policies.shared.sessions;
-  const prior = input.vetoSwitch ? memory.get(input.sessionId, now) : undefined;
+  const prior = vetoSwitch ? memory.get(input.sessionId, now) : undefined;
   let selection = state.policy.select({
     session: {
       id: input.sessionId,
@@ -50,15 +59,15 @@ export function decide(runtime: Runtime, state: ConfigState, input: DecisionInpu
     throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
   }
   const switched = selection.switched;
-  if (switched && input.vetoSwitch && cdns.find((c) => c.id === switched.from)?.healthy) {
-    const veto = input.vetoSwitch(switched.from, switched.to);
+  if (switched && vetoSwitch && cdns.find((c) => c.id === switched.from)?.healthy) {
+    const veto = vetoSwitch(switched.from, switched.to);
     if (veto !== undefined) {
       selection = { cdn: switched.from, reason: `${veto} (wanted ${switched.to}: ${selection.reason})` };
       // The policy's memory already moved the session: put it back where it stays.
       if (prior) memory.set(input.sessionId, { ...prior, seenAt: now });
     }
   }
-  if (input.placesSegments) {
+  if (placesSegments) {
     runtime.share.record(selection.cdn, now);
     runtime.metrics.selection(selection.cdn, selection.reason);
   }

@@ -1,0 +1,78 @@
+import { SwitchyardError } from '../../errors';
+import type { StreamConfig } from '../../config/schema';
+import { renderBytes, type Slot } from '../../manifest/template';
+import type { ConfigState } from '../runtime';
+import type { ManifestJob } from './types';
+
+/**
+ * `<cdn baseUrl><pathTemplate before {path}>` of a CDN for a stream. Every configured stream has one
+ * per configured CDN (built with the config state), so a miss is a bug: it fails as INTERNAL instead
+ * of writing "undefined" into a manifest.
+ */
+export function cdnPrefixOf(state: ConfigState, streamId: string, cdn: string): string {
+  const prefix = state.cdnPrefixes.get(streamId)?.get(cdn);
+  if (prefix === undefined) {
+    throw new SwitchyardError('INTERNAL', `no CDN prefix for stream "${streamId}" on CDN "${cdn}"`);
+  }
+  return prefix;
+}
+
+/** Where decryption keys load from when segments come from `cdnPrefix` (streams[].keys). */
+export function keyPrefixFor(stream: StreamConfig, cdnPrefix: string): string {
+  switch (stream.keys.via) {
+    case 'cdn':
+      return cdnPrefix;
+    case 'server':
+      // The schema requires keys.server with via "server"; the origin is the safe answer otherwise.
+      return stream.keys.server ?? stream.origin;
+    default:
+      return stream.origin;
+  }
+}
+
+/** Prefixes of one rendering per slot role, already escaped for the manifest's syntax. */
+export interface RolePrefixes {
+  readonly playlist: string;
+  readonly media: string;
+  readonly key: string;
+}
+
+/** A slot mapper from the prefixes of one rendering (for renderings that duplicate blocks). */
+export function slotMapper(prefix: RolePrefixes): (slot: Slot) => string {
+  return (slot) => {
+    if (slot.path === undefined) return slot.absolute;
+    switch (slot.role) {
+      case 'playlist':
+        return prefix.playlist + slot.path;
+      case 'media':
+        return prefix.media + slot.path;
+      case 'key':
+        return prefix.key + slot.path;
+      default:
+        return slot.absolute;
+    }
+  };
+}
+
+/** Escapes a prefix for the manifest's syntax (XML for DASH); slot paths already are. */
+export function escapeFor(job: ManifestJob, text: string): string {
+  const esc = job.manifest.escape;
+  return esc ? esc(text) : text;
+}
+
+/** The session's media playlist prefix: playlists come back through Switchyard in the session. */
+export function playlistPrefix(job: ManifestJob): string {
+  return job.sessionBase + job.stream.id + '/';
+}
+
+/**
+ * The common rendering: playlists through the session, media from `media` (a CDN, or Switchyard's
+ * redirect route), keys from `key`. Unescaped prefixes in; one buffer out.
+ */
+export function renderWith(job: ManifestJob, media: string, key: string): Buffer {
+  return renderBytes(job.manifest.encoded, {
+    playlist: Buffer.from(escapeFor(job, playlistPrefix(job))),
+    media: Buffer.from(escapeFor(job, media)),
+    key: Buffer.from(escapeFor(job, key)),
+  });
+}
