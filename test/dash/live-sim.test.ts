@@ -1,8 +1,13 @@
 /** The fixture origin's DASH live simulator: a dynamic MPD by the wall clock that Switchyard can rewrite. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseMpd } from 'mpd-parser';
 import { startOrigin, type FixtureOrigin } from '../../fixtures/servers';
+import { baseMediaDecodeTimes, mediaTimescale } from '../../fixtures/servers/mp4';
 import { parseDash } from '../../src/manifest/dash';
 import { http } from '../fixtures/http';
+
+const MEDIA = join(__dirname, '..', '..', 'fixtures', 'media');
 
 describe('DASH live simulator (fixture origin /dash-live/)', () => {
   let origin: FixtureOrigin;
@@ -30,6 +35,42 @@ describe('DASH live simulator (fixture origin /dash-live/)', () => {
     expect(seg.body.length).toBeGreaterThan(100);
     const future = await http(origin.url, '/dash-live/live-0-999999.m4s');
     expect(future.status).toBe(404);
+  });
+
+  it('times every segment to the MPD timeline (tfdt and sidx moved by whole loops of the source)', async () => {
+    let clock = 1_800_000_000_000;
+    const timed = await startOrigin({ now: () => clock });
+    try {
+      clock += 200_000; // 100 segments of 2 s later: many loops of the 12 s source
+      const mpd = await http(timed.url, '/dash-live/manifest.mpd');
+      // $Number$ from 1 at the Period start (0), 2 s each: segment n is announced at (n - 1) x 2 s.
+      expect(mpd.text).toMatch(/<Period id="0" start="PT0S">/);
+      expect(mpd.text).toMatch(/timescale="1000000" duration="2000000"[^>]*startNumber="1"/);
+      // AST is 20 s before the origin started; the last available segment ends at or before now.
+      const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd.text)?.[1] ?? '');
+      const last = Math.floor((clock - ast) / 2000);
+      expect(last).toBeGreaterThan(60);
+      const numbers = [last - 2, last - 1, last];
+      for (const rep of ['0', '1', '2']) {
+        const init = await http(timed.url, `/dash-live/init-stream${rep}.m4s`);
+        const timescale = mediaTimescale(init.body);
+        for (const n of numbers.slice(-3)) {
+          const seg = await http(timed.url, `/dash-live/live-${rep}-${n}.m4s`);
+          expect(seg.status).toBe(200);
+          const k = ((n - 1) % 6) + 1;
+          const src = readFileSync(
+            join(MEDIA, 'dash', `chunk-stream${rep}-${String(k).padStart(5, '0')}.m4s`),
+          );
+          const loops = BigInt(Math.floor((n - 1) / 6));
+          const [t] = baseMediaDecodeTimes(seg.body);
+          expect(t).toBe((baseMediaDecodeTimes(src)[0] ?? 0n) + loops * 12n * BigInt(timescale));
+          // Where the MPD announces it: (n - 1) x 2 s (audio within its AAC frame alignment).
+          expect(Math.abs(Number(t) / timescale - (n - 1) * 2)).toBeLessThan(rep === '2' ? 0.2 : 1e-9);
+        }
+      }
+    } finally {
+      await timed.close();
+    }
   });
 
   it('serves the static DASH folders', async () => {
