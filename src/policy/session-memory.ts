@@ -18,7 +18,23 @@ export interface SessionRecord {
   readonly lastReason: string;
   /** When the session was last seen. */
   readonly seenAt: number;
+  /**
+   * The CDNs the session left, newest first (at most MAX_HANDOFFS), each with where its segments end
+   * in every playlist that listed some from it: what keeps a re-rendered playlist's already-listed
+   * segments on the CDN they were first listed with. The policy layer only carries them along.
+   */
+  readonly handoffs?: readonly SessionHandoff[];
 }
+
+export interface SessionHandoff {
+  readonly cdn: CdnId;
+  readonly at: number;
+  /** Opaque to policies: playlist key → first media sequence number no longer on `cdn`. */
+  readonly points: Readonly<Record<string, number>>;
+}
+
+/** Moves remembered per session: more than a playlist window's worth of flapping is not kept. */
+export const MAX_HANDOFFS = 8;
 
 export interface SessionMemoryOptions {
   /** Most sessions remembered; the least recently seen go first. */
@@ -113,11 +129,17 @@ export function withStickiness(
           out = { ...inner, switched: { from: previous, to: inner.cdn } };
         }
       }
+      // A move off the CDN the memory had starts a handoff: segments listed from it stay there.
+      const handoffs =
+        rec !== undefined && rec.cdn !== out.cdn
+          ? [{ cdn: rec.cdn, at: req.now, points: {} }, ...(rec.handoffs ?? [])].slice(0, MAX_HANDOFFS)
+          : rec?.handoffs;
       memory.set(sessionId, {
         cdn: out.cdn,
         since: out.cdn === previous && since !== Number.NEGATIVE_INFINITY ? since : req.now,
         lastReason: out.reason,
         seenAt: req.now,
+        ...(handoffs === undefined ? {} : { handoffs }),
       });
       return out;
     },

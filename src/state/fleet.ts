@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { SelectionShare, type SelectionCounter } from '../health/share';
 import { periodEnd, periodStart, type BillingPeriod, type VolumeLedger } from '../policy/ledger';
-import { SessionMemory, type SessionMemoryOptions, type SessionRecord } from '../policy/session-memory';
+import {
+  MAX_HANDOFFS,
+  SessionMemory,
+  type SessionHandoff,
+  type SessionMemoryOptions,
+  type SessionRecord,
+} from '../policy/session-memory';
 import type { InstanceInfo } from './types';
 
 /*
@@ -168,7 +174,11 @@ export class SharedSessionMemory extends SessionMemory {
 
   override set(sessionId: string, record: SessionRecord): void {
     const prev = super.get(sessionId, record.seenAt);
-    const changed = prev === undefined || prev.cdn !== record.cdn || prev.since !== record.since;
+    const changed =
+      prev === undefined ||
+      prev.cdn !== record.cdn ||
+      prev.since !== record.since ||
+      prev.handoffs !== record.handoffs;
     const written = this.writtenAt.get(sessionId);
     super.set(sessionId, record);
     if (changed || written === undefined || record.seenAt - written > this.ttlMs / 4) {
@@ -188,8 +198,14 @@ export class SharedSessionMemory extends SessionMemory {
   /** A record from a peer or the store: kept unless ours was seen more recently. */
   applyPeer(sessionId: string, record: SessionRecord): void {
     const ours = super.get(sessionId, record.seenAt);
-    if (ours !== undefined && ours.seenAt > record.seenAt) return;
-    super.set(sessionId, record);
+    // Switch points are written once per playlist, maybe on different instances: keep them all.
+    if (ours !== undefined && ours.seenAt > record.seenAt) {
+      const handoffs = mergeHandoffs(ours.handoffs, record.handoffs);
+      if (handoffs !== ours.handoffs) super.set(sessionId, { ...ours, handoffs: handoffs ?? [] });
+      return;
+    }
+    const handoffs = mergeHandoffs(record.handoffs, ours?.handoffs);
+    super.set(sessionId, handoffs === record.handoffs ? record : { ...record, handoffs: handoffs ?? [] });
     this.writtenAt.delete(sessionId);
     this.writtenAt.set(sessionId, record.seenAt);
     this.bound();
@@ -214,6 +230,44 @@ export class SharedSessionMemory extends SessionMemory {
   }
 }
 
+/**
+ * `primary`'s handoffs with the switch points `other` knows for the same moves (same CDN and time)
+ * added where `primary` has none (all of `other`'s when `primary` has none); `primary` itself when
+ * that adds nothing.
+ */
+export function mergeHandoffs(
+  primary: readonly SessionHandoff[] | undefined,
+  other: readonly SessionHandoff[] | undefined,
+): readonly SessionHandoff[] | undefined {
+  if (!other || other.length === 0) return primary;
+  if (!primary || primary.length === 0) return other;
+  let out: SessionHandoff[] | undefined;
+  primary.forEach((h, i) => {
+    const same = other.find((o) => o.cdn === h.cdn && o.at === h.at);
+    if (!same) return;
+    const extra = Object.entries(same.points).filter(([k]) => h.points[k] === undefined);
+    if (extra.length === 0) return;
+    out ??= [...primary];
+    out[i] = { ...h, points: { ...h.points, ...Object.fromEntries(extra) } };
+  });
+  return out ?? primary;
+}
+
+function parseHandoffs(v: unknown): SessionHandoff[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: SessionHandoff[] = [];
+  for (const h of v.slice(0, MAX_HANDOFFS) as unknown[]) {
+    if (typeof h !== 'object' || h === null) return undefined;
+    const { cdn, at, points } = h as Record<string, unknown>;
+    if (typeof cdn !== 'string' || typeof at !== 'number' || typeof points !== 'object' || points === null)
+      return undefined;
+    const clean: Record<string, number> = {};
+    for (const [k, p] of Object.entries(points)) if (Number.isInteger(p)) clean[k] = p as number;
+    out.push({ cdn, at, points: clean });
+  }
+  return out;
+}
+
 /** Parses a stored session record, or undefined when it is not one. */
 export function parseSessionRecord(text: string | null | undefined): SessionRecord | undefined {
   if (!text) return undefined;
@@ -223,7 +277,13 @@ export function parseSessionRecord(text: string | null | undefined): SessionReco
       typeof v.since === 'number' &&
       typeof v.seenAt === 'number' &&
       typeof v.lastReason === 'string'
-      ? { cdn: v.cdn, since: v.since, seenAt: v.seenAt, lastReason: v.lastReason }
+      ? {
+          cdn: v.cdn,
+          since: v.since,
+          seenAt: v.seenAt,
+          lastReason: v.lastReason,
+          ...(v.handoffs === undefined ? {} : { handoffs: parseHandoffs(v.handoffs) ?? [] }),
+        }
       : undefined;
   } catch {
     return undefined;
