@@ -41,16 +41,32 @@ interface Replacement {
   readonly end: Position;
   readonly kind: 'base-url' | 'steering-replace' | 'steering-insert';
   /** For base-url: where serviceLocation goes, relative to the element's start (same in every rendering). */
-  readonly serviceLocation?: { readonly start: number; readonly end: number; readonly insert: boolean };
+  readonly serviceLocation?: AttributeSpot;
+  /** For base-url: where DVB's priority and weight go (failover MPDs), relative to the element's start. */
+  readonly dvbPriority?: AttributeSpot;
+  readonly dvbWeight?: AttributeSpot;
   /** Whitespace that separates siblings here (newline and indentation), for inserted copies. */
   readonly separator: string;
+}
+
+/** An attribute's value span to replace, or (insert) the place to add it, relative to an element. */
+interface AttributeSpot {
+  readonly start: number;
+  readonly end: number;
+  readonly insert: boolean;
 }
 
 interface Layout {
   readonly replacements: readonly Replacement[];
   /** The ContentSteering element name with the MPD's namespace prefix. */
   readonly steeringName: string;
+  /** The prefix bound to DVB's namespace on the MPD, and where to declare it when it is not. */
+  readonly dvbPrefix: string;
+  readonly dvbDeclareAt: Position | undefined;
 }
+
+/** DVB's DASH extensions (ETSI TS 103 285): BaseURL@dvb:priority and @dvb:weight. */
+export const DVB_NS = 'urn:dvb:dash:dash-extensions:2014-1';
 
 const isDashNs = (ns: string | undefined): boolean =>
   ns === undefined || ns.startsWith('urn:mpeg:dash:schema:mpd:');
@@ -63,32 +79,80 @@ export function steeringMpd(
   locations: readonly ServiceLocation[],
   steering: DashSteering,
 ): string {
-  const first = locations[0];
-  if (!first) throw new Error('steeringMpd: no service location');
+  const layout = layoutOf(template);
+  const element =
+    `<${layout.steeringName} defaultServiceLocation="${escapeXml(steering.defaultServiceLocation)}"` +
+    ` queryBeforeStart="${steering.queryBeforeStart === true ? 'true' : 'false'}">` +
+    `${escapeXml(steering.serverUri)}</${layout.steeringName}>`;
+  return repeatBaseUrls(template, layout, locations, { steeringElement: element, dvb: false });
+}
+
+/**
+ * In-player failover for an MPD (rewrite and redirect modes): every CDN BaseURL repeated once per CDN
+ * in the session's ranking, each copy with `serviceLocation="<cdn id>"`, `dvb:priority` (1 for the
+ * first) and `dvb:weight="1"`, in ranked order, so a player moves to the next CDN at a failed segment
+ * without waiting for an MPD refresh (dash.js and shaka take the first BaseURL and fall back in order;
+ * DVB players follow the priorities). The origin's ContentSteering is left as the rewrite put it.
+ */
+export function failoverMpd(template: Template, ranked: readonly ServiceLocation[]): string {
+  return repeatBaseUrls(template, layoutOf(template), ranked, { dvb: true });
+}
+
+function layoutOf(template: Template): Layout {
   let layout = layouts.get(template);
   if (!layout) {
     layout = analyse(template);
     layouts.set(template, layout);
   }
-  const element =
-    `<${layout.steeringName} defaultServiceLocation="${escapeXml(steering.defaultServiceLocation)}"` +
-    ` queryBeforeStart="${steering.queryBeforeStart === true ? 'true' : 'false'}">` +
-    `${escapeXml(steering.serverUri)}</${layout.steeringName}>`;
+  return layout;
+}
 
+function repeatBaseUrls(
+  template: Template,
+  layout: Layout,
+  locations: readonly ServiceLocation[],
+  opts: { steeringElement?: string; dvb: boolean },
+): string {
+  const first = locations[0];
+  if (!first) throw new Error('no service location for the MPD');
+  const marks: { at: Position; end: Position; render: () => string }[] = [];
+  for (const r of layout.replacements) {
+    if (r.kind === 'base-url') {
+      marks.push({
+        at: r.start,
+        end: r.end,
+        render: () =>
+          locations
+            .map((loc, k) =>
+              withAttributes(
+                renderRange(template, r.start, r.end, loc.mapSlot),
+                r,
+                loc.id,
+                opts.dvb ? k + 1 : undefined,
+                layout.dvbPrefix,
+              ),
+            )
+            .join(r.separator),
+      });
+    } else if (opts.steeringElement !== undefined) {
+      const element = opts.steeringElement;
+      marks.push({
+        at: r.start,
+        end: r.end,
+        render: () => (r.kind === 'steering-replace' ? element : r.separator + element),
+      });
+    }
+  }
+  if (opts.dvb && layout.dvbDeclareAt) {
+    const at = layout.dvbDeclareAt;
+    marks.push({ at, end: at, render: () => ` xmlns:${layout.dvbPrefix}="${DVB_NS}"` });
+  }
+  marks.sort((x, y) => x.at.chunk - y.at.chunk || x.at.offset - y.at.offset);
   let out = '';
   let cursor: Position = { chunk: 0, offset: 0 };
-  for (const r of layout.replacements) {
-    out += renderRange(template, cursor, r.start, first.mapSlot);
-    if (r.kind === 'base-url') {
-      out += locations
-        .map((loc) => withServiceLocation(renderRange(template, r.start, r.end, loc.mapSlot), r, loc.id))
-        .join(r.separator);
-    } else if (r.kind === 'steering-replace') {
-      out += element;
-    } else {
-      out += r.separator + element;
-    }
-    cursor = r.end;
+  for (const m of marks) {
+    out += renderRange(template, cursor, m.at, first.mapSlot) + m.render();
+    cursor = m.end;
   }
   return (
     out +
@@ -96,11 +160,32 @@ export function steeringMpd(
   );
 }
 
-function withServiceLocation(el: string, r: Replacement, id: string): string {
-  const at = r.serviceLocation as NonNullable<Replacement['serviceLocation']>;
-  const value = escapeXml(id);
-  if (at.insert) return el.slice(0, at.start) + ` serviceLocation="${value}"` + el.slice(at.start);
-  return el.slice(0, at.start) + value + el.slice(at.end);
+/** Sets serviceLocation (and DVB priority and weight) on one rendered BaseURL element. */
+function withAttributes(
+  el: string,
+  r: Replacement,
+  id: string,
+  priority: number | undefined,
+  dvbPrefix: string,
+): string {
+  const edits: { spot: AttributeSpot; name: string; value: string }[] = [
+    { spot: r.serviceLocation as AttributeSpot, name: 'serviceLocation', value: escapeXml(id) },
+  ];
+  if (priority !== undefined) {
+    edits.push(
+      { spot: r.dvbPriority as AttributeSpot, name: `${dvbPrefix}:priority`, value: String(priority) },
+      { spot: r.dvbWeight as AttributeSpot, name: `${dvbPrefix}:weight`, value: '1' },
+    );
+  }
+  // Right to left, so earlier offsets stay valid; inserts at one place keep their order.
+  const order = edits.map((e, i) => ({ ...e, i })).sort((x, y) => y.spot.start - x.spot.start || y.i - x.i);
+  let out = el;
+  for (const { spot, name, value } of order) {
+    out = spot.insert
+      ? out.slice(0, spot.start) + ` ${name}="${value}"` + out.slice(spot.start)
+      : out.slice(0, spot.start) + value + out.slice(spot.end);
+  }
+  return out;
 }
 
 /** The template's text from `a` to `b`, slots in between mapped with `mapSlot`. */
@@ -174,15 +259,20 @@ function analyse(template: Template): Layout {
     if (inside.length !== 1 || !only || !el.textOnly) return undefined;
     const slot = slots[only.i] as Slot;
     if (slot.kind !== 'base-url' || slot.role !== 'media' || slot.path === undefined) return undefined;
-    const existing = attribute(el, 'serviceLocation');
     const nameEnd = el.start + 1 + el.qname.length;
+    const spot = (local: string, ns?: string): AttributeSpot => {
+      const existing = attribute(el, local, ns);
+      return existing
+        ? { start: existing.valueStart - el.start, end: existing.valueEnd - el.start, insert: false }
+        : { start: nameEnd - el.start, end: nameEnd - el.start, insert: true };
+    };
     return {
       start: position(el.start),
       end: position(el.end),
       kind: 'base-url',
-      serviceLocation: existing
-        ? { start: existing.valueStart - el.start, end: existing.valueEnd - el.start, insert: false }
-        : { start: nameEnd - el.start, end: nameEnd - el.start, insert: true },
+      serviceLocation: spot('serviceLocation'),
+      dvbPriority: spot('priority', DVB_NS),
+      dvbWeight: spot('weight', DVB_NS),
       separator: leadingWhitespace(el),
     };
   };
@@ -207,8 +297,19 @@ function analyse(template: Template): Layout {
     });
   }
   replacements.sort((x, y) => x.start.chunk - y.start.chunk || x.start.offset - y.start.offset);
+  // DVB's prefix: the one the MPD binds already, else "dvb" (or a free variant) declared on the root.
+  let dvbPrefix: string | undefined;
+  for (const [prefix, ns] of root.scope) if (ns === DVB_NS && prefix !== '') dvbPrefix = prefix;
+  let dvbDeclareAt: Position | undefined;
+  if (dvbPrefix === undefined) {
+    dvbPrefix = 'dvb';
+    while (root.scope.has(dvbPrefix)) dvbPrefix += '_';
+    dvbDeclareAt = position(root.start + 1 + root.qname.length);
+  }
   return {
     replacements,
     steeringName: (root.prefix === '' ? '' : root.prefix + ':') + 'ContentSteering',
+    dvbPrefix,
+    dvbDeclareAt,
   };
 }

@@ -57,16 +57,17 @@ function ensureQuotedAttribute(line: string, name: string, value: string): strin
  * One pathway's copy of a tag line. `stableId` names the variant or rendition the same in every
  * pathway (STABLE-VARIANT-ID / STABLE-RENDITION-ID), unless the origin named it already: clients then
  * keep their choice (and their subtitles) across a pathway switch, and PER-VARIANT-URIS can address it.
+ * Without one (redundant variants, not steering) the copy gets neither PATHWAY-ID nor stable ids.
  */
-function forPathway(line: string, tag: string, pathway: string, stableId: string): string {
+function forPathway(line: string, tag: string, pathway: string, stableId: string | undefined): string {
   if (tag === 'MEDIA') {
-    return ensureQuotedAttribute(suffixAttribute(line, 'GROUP-ID', pathway), 'STABLE-RENDITION-ID', stableId);
+    const grouped = suffixAttribute(line, 'GROUP-ID', pathway);
+    return stableId === undefined ? grouped : ensureQuotedAttribute(grouped, 'STABLE-RENDITION-ID', stableId);
   }
-  let out = ensureQuotedAttribute(
-    setQuotedAttribute(line, 'PATHWAY-ID', pathway),
-    'STABLE-VARIANT-ID',
-    stableId,
-  );
+  let out =
+    stableId === undefined
+      ? line
+      : ensureQuotedAttribute(setQuotedAttribute(line, 'PATHWAY-ID', pathway), 'STABLE-VARIANT-ID', stableId);
   if (tag === 'STREAM-INF') for (const attr of GROUP_REFS) out = suffixAttribute(out, attr, pathway);
   else out = suffixAttribute(out, 'VIDEO', pathway);
   return out;
@@ -76,6 +77,30 @@ export function steeringMaster(
   template: Template,
   pathways: readonly Pathway[],
   steering: { serverUri: string; initialPathway: string },
+): string {
+  return repeatVariants(template, pathways, steering);
+}
+
+/**
+ * Redundant variant streams (RFC 8216bis §6.3.3 "Redundant Streams"): the master's variants, I-frame
+ * variants and renditions as they are (the session's own, on the CDN its policy picks), then the same
+ * blocks again once per backup CDN, each copy's media playlists pinned to that CDN and its renditions
+ * in groups of their own (GROUP-ID + "-<cdn>"). Players that fail over between redundant variants
+ * (hls.js, shaka, AVPlayer, ExoPlayer) move to the next copy at a failed segment or playlist.
+ */
+export function redundantMaster(template: Template, primary: Pathway, backups: readonly Pathway[]): string {
+  return repeatVariants(template, [primary, ...backups], undefined);
+}
+
+/** Whether a master carries the origin's own Content Steering (its pathways are the origin's). */
+export function hasContentSteering(template: Template): boolean {
+  return template.slots.some((s) => s.kind === 'steering');
+}
+
+function repeatVariants(
+  template: Template,
+  pathways: readonly Pathway[],
+  steering: { serverUri: string; initialPathway: string } | undefined,
 ): string {
   const first = pathways[0];
   if (!first) throw new Error('steeringMaster: no pathway');
@@ -91,11 +116,11 @@ export function steeringMaster(
   while (i < base.length) {
     const line = base[i] as string;
     const trimmed = line.trimStart();
-    if (trimmed.startsWith('#EXT-X-CONTENT-STEERING:')) {
+    if (steering && trimmed.startsWith('#EXT-X-CONTENT-STEERING:')) {
       i++; // the origin's steering is replaced by Switchyard's
       continue;
     }
-    if (trimmed.startsWith('#EXTM3U')) {
+    if (steering && trimmed.startsWith('#EXTM3U')) {
       out.push(line);
       out.push(
         `#EXT-X-CONTENT-STEERING:SERVER-URI="${steering.serverUri}",PATHWAY-ID="${steering.initialPathway}"${eol}`,
@@ -122,7 +147,14 @@ export function steeringMaster(
       tag === 'MEDIA' ? `r${renditions++}` : tag === 'STREAM-INF' ? `v${variants++}` : `i${iframes++}`;
     pathways.forEach((p, k) => {
       const lines = renderings[k] as string[];
-      out.push(forPathway(lines[i] as string, tag, p.id, stableId));
+      // Redundant streams: the first copy is the session's own, as the origin wrote it.
+      out.push(
+        steering
+          ? forPathway(lines[i] as string, tag, p.id, stableId)
+          : k > 0
+            ? forPathway(lines[i] as string, tag, p.id, undefined)
+            : (lines[i] as string),
+      );
       for (let j = i + 1; j < blockEnd; j++) out.push(lines[j] as string);
     });
     i = blockEnd;

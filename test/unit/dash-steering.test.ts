@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseMpd } from 'mpd-parser';
 import { parseDash } from '../../src/manifest/dash';
-import { steeringMpd, type ServiceLocation } from '../../src/manifest/dash-steering';
+import { failoverMpd, steeringMpd, type ServiceLocation } from '../../src/manifest/dash-steering';
 import { render } from '../../src/manifest/template';
 import { MPD_URL, ORIGIN_BASE, mapSlot } from '../dash/rewrite';
 
@@ -127,5 +127,51 @@ describe('steeringMpd', () => {
   test('no location is an error', () => {
     const { template } = parseDash(FIXTURE, MPD_URL, ORIGIN_BASE);
     expect(() => steeringMpd(template, [], STEERING)).toThrow(/no service location/);
+  });
+});
+
+describe('failoverMpd', () => {
+  const fail = (text: string, ids: readonly string[]) => {
+    const { template } = parseDash(text, MPD_URL, ORIGIN_BASE);
+    return { template, out: failoverMpd(template, ids.map(location)) };
+  };
+
+  test('one BaseURL per CDN in ranked order, with serviceLocation and DVB priority/weight; no steering', () => {
+    const { template, out } = fail(FIXTURE, ['b', 'a']);
+    expect(out).toContain(
+      `\t<BaseURL serviceLocation="b" dvb:priority="1" dvb:weight="1">${cdn('b')}dash/</BaseURL>\n` +
+        `\t<BaseURL serviceLocation="a" dvb:priority="2" dvb:weight="1">${cdn('a')}dash/</BaseURL>\n`,
+    );
+    expect(out).toMatch(/^[\s\S]*<MPD xmlns:dvb="urn:dvb:dash:dash-extensions:2014-1" /);
+    expect(out).not.toContain('ContentSteering');
+
+    // players resolve every segment under either CDN, the ranked first listed first
+    const parsed = parseMpd(out, { manifestUri: 'https://sy.test/s/TOKEN/vod/dash/manifest.mpd' });
+    const locs = (parsed.playlists ?? []).map((p) => String(p.attributes.serviceLocation));
+    expect(new Set(locs)).toEqual(new Set(['a', 'b']));
+    expect(locs[0]).toBe('b');
+
+    // Lossless: without the additions it is rewrite mode's rendering for the first CDN.
+    const stripped = out
+      .replace(/\n\t<BaseURL serviceLocation="a" dvb:priority="2"[^>]*>[^<]*<\/BaseURL>/, '')
+      .replace(' serviceLocation="b" dvb:priority="1" dvb:weight="1"', '')
+      .replace(' xmlns:dvb="urn:dvb:dash:dash-extensions:2014-1"', '');
+    expect(stripped).toBe(render(template, location('b').mapSlot));
+  });
+
+  test('an MPD that binds DVB already: its prefix, its attributes replaced, no second declaration', () => {
+    const mpd = `<?xml version="1.0"?>
+<MPD ${NS} xmlns:d="urn:dvb:dash:dash-extensions:2014-1" type="static" mediaPresentationDuration="PT4S">
+  <BaseURL serviceLocation="o" d:priority="5" d:weight="3">http://origin.test/vod/</BaseURL>
+  <Period><AdaptationSet mimeType="video/mp4"><SegmentTemplate media="s$Number$.m4s" initialization="i.mp4" duration="2" startNumber="1"/><Representation id="v" bandwidth="1000"/></AdaptationSet></Period>
+</MPD>`;
+    const { out } = fail(mpd, ['a', 'b', 'c']);
+    expect(out.match(/xmlns:d=/g)).toHaveLength(1);
+    expect(out).not.toContain('xmlns:dvb');
+    expect(out).toContain(
+      `<BaseURL serviceLocation="a" d:priority="1" d:weight="1">${cdn('a')}</BaseURL>\n` +
+        `  <BaseURL serviceLocation="b" d:priority="2" d:weight="1">${cdn('b')}</BaseURL>\n` +
+        `  <BaseURL serviceLocation="c" d:priority="3" d:weight="1">${cdn('c')}</BaseURL>`,
+    );
   });
 });

@@ -1,6 +1,11 @@
 import { Parser } from 'm3u8-parser';
 import { parseHls } from '../../src/manifest/hls';
-import { setQuotedAttribute, steeringMaster } from '../../src/manifest/hls-steering';
+import {
+  hasContentSteering,
+  redundantMaster,
+  setQuotedAttribute,
+  steeringMaster,
+} from '../../src/manifest/hls-steering';
 import type { Slot } from '../../src/manifest/template';
 
 const MASTER = [
@@ -66,4 +71,47 @@ test('setQuotedAttribute replaces an existing value or appends a new one', () =>
   expect(setQuotedAttribute('#EXT-X-STREAM-INF:BANDWIDTH=1\r', 'PATHWAY-ID', 'a')).toBe(
     '#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="a"\r',
   );
+});
+
+test('redundant variants: the session copy as the origin wrote it, then one pinned copy per backup CDN', () => {
+  const master = MASTER.replace(/#EXT-X-CONTENT-STEERING:[^\r]*\r\n/, '');
+  const { template } = parseHls(master, 'http://o/live/master.m3u8', 'http://o/live/');
+  expect(hasContentSteering(template)).toBe(false);
+  expect(hasContentSteering(parseHls(MASTER, 'http://o/live/master.m3u8', 'http://o/live/').template)).toBe(
+    true,
+  );
+  const out = redundantMaster(template, { id: 'a', mapSlot: pathwayMapper('s') }, [
+    { id: 'b', mapSlot: pathwayMapper('b') },
+    { id: 'c', mapSlot: pathwayMapper('c') },
+  ]);
+  const lines = out.split('\r\n');
+  expect(out).not.toContain('PATHWAY-ID');
+  expect(out).not.toContain('EXT-X-CONTENT-STEERING');
+  expect(lines.filter((l) => l.startsWith('#EXT-X-MEDIA:TYPE=AUDIO'))).toEqual([
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="en",URI="/s/tok-s/live/audio/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-b",NAME="en",URI="/s/tok-b/live/audio/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud-c",NAME="en",URI="/s/tok-c/live/audio/index.m3u8"',
+  ]);
+  expect(lines.filter((l) => !l.startsWith('#') && l !== '')).toEqual([
+    '/s/tok-s/live/v0/index.m3u8?tok=~hmac=1',
+    '/s/tok-b/live/v0/index.m3u8?tok=~hmac=1',
+    '/s/tok-c/live/v0/index.m3u8?tok=~hmac=1',
+    '/s/tok-s/live/v1/index.m3u8',
+    '/s/tok-b/live/v1/index.m3u8',
+    '/s/tok-c/live/v1/index.m3u8',
+  ]);
+  // Each copy's variants name their own audio group; the session's copy keeps the origin's bytes.
+  expect(lines).toContain(
+    '#EXT-X-STREAM-INF:BANDWIDTH=100000,CODECS="avc1.4d401e,mp4a.40.2",AUDIO="aud",CLOSED-CAPTIONS="cc"',
+  );
+  expect(lines).toContain(
+    '#EXT-X-STREAM-INF:BANDWIDTH=100000,CODECS="avc1.4d401e,mp4a.40.2",AUDIO="aud-c",CLOSED-CAPTIONS="cc-c"',
+  );
+  // m3u8-parser reads three redundant copies of each variant.
+  const parser = new Parser();
+  parser.push(out);
+  parser.end();
+  expect(parser.manifest.playlists?.map((p) => p.attributes.BANDWIDTH)).toEqual([
+    100000, 100000, 100000, 200000, 200000, 200000,
+  ]);
 });
