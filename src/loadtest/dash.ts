@@ -7,12 +7,23 @@ import { parse, type MpdManifest, type MpdPlaylist } from 'mpd-parser';
 import { PlaylistError, chooseByBandwidth, type VariantChoice } from './hls';
 
 export interface DashSegmentRef {
-  /** What identifies the segment across MPD refreshes: its URL (and byte range). */
+  /** What identifies the segment across MPD refreshes: its URL (and byte range), or with several
+   * BaseURLs its number (the URL depends on the BaseURL a player picks). */
   readonly key: string;
   readonly uri: string;
   readonly durationS: number;
   readonly range?: string;
   readonly init?: string;
+  /** The segment under every BaseURL (service location) of its Representation, in MPD order. */
+  readonly copies: readonly DashSegmentCopy[];
+}
+
+export interface DashSegmentCopy {
+  /** BaseURL@serviceLocation, or '' without one. */
+  readonly location: string;
+  readonly uri: string;
+  readonly range: string | undefined;
+  readonly init: string | undefined;
 }
 
 export interface DashSnapshot {
@@ -75,12 +86,41 @@ export function readMpd(
   const chosen = previous ?? chooseByBandwidth(reps, choice, options.random);
   if (chosen === undefined) throw new PlaylistError('MPD has no Representation a player can use');
   const p = chosen.playlist;
-  const segments: DashSegmentRef[] = p.segments.map((s) => {
+  // mpd-parser lists a Representation once per BaseURL: those are the copies of its segments.
+  const name = p.attributes.NAME;
+  const twins = reps.filter((r) => r.playlist.attributes.NAME === name).map((r) => r.playlist);
+  const several = twins.length > 1;
+  const segments: DashSegmentRef[] = p.segments.map((s, i) => {
     const range = rangeOf(s.byterange);
-    const ref: { key: string; uri: string; durationS: number; range?: string; init?: string } = {
-      key: range === undefined ? s.resolvedUri : `${s.resolvedUri}#${range}`,
+    const copies = twins.flatMap((t) => {
+      const c = t.segments[i];
+      return c
+        ? [
+            {
+              location: String(t.attributes.serviceLocation ?? ''),
+              uri: c.resolvedUri,
+              range: rangeOf(c.byterange),
+              init: c.map?.resolvedUri,
+            },
+          ]
+        : [];
+    });
+    const ref: {
+      key: string;
+      uri: string;
+      durationS: number;
+      range?: string;
+      init?: string;
+      copies: DashSegmentCopy[];
+    } = {
+      key: several
+        ? `${String(name)}#${String(s.number ?? i)}#${range ?? ''}`
+        : range === undefined
+          ? s.resolvedUri
+          : `${s.resolvedUri}#${range}`,
       uri: s.resolvedUri,
       durationS: s.duration,
+      copies,
     };
     if (range !== undefined) ref.range = range;
     if (s.map?.resolvedUri) ref.init = s.map.resolvedUri;

@@ -7,6 +7,11 @@
 export interface Variant {
   readonly uri: string;
   readonly bandwidth: number;
+  /**
+   * What makes variants redundant copies of each other (RFC 8216bis §6.3.3): the same BANDWIDTH,
+   * RESOLUTION, CODECS and FRAME-RATE. Players fail over between copies.
+   */
+  readonly copyKey: string;
 }
 
 export interface MediaSegmentRef {
@@ -61,12 +66,21 @@ export function parseMasterVariants(text: string, url: string): Variant[] {
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (!line.startsWith('#EXT-X-STREAM-INF:')) continue;
-    const bandwidth = Number(attribute(line.slice('#EXT-X-STREAM-INF:'.length), 'BANDWIDTH') ?? 0);
+    const attrs = line.slice('#EXT-X-STREAM-INF:'.length);
+    const bandwidth = Number(attribute(attrs, 'BANDWIDTH') ?? 0);
+    const copyKey = ['BANDWIDTH', 'RESOLUTION', 'CODECS', 'FRAME-RATE']
+      .map((a) => attribute(attrs, a))
+      .join('|');
     let j = i + 1;
     while (j < lines.length && ((lines[j] as string).trim() === '' || (lines[j] as string).startsWith('#')))
       j++;
     const uri = lines[j]?.trim();
-    if (uri) variants.push({ uri: resolve(uri, url), bandwidth: Number.isFinite(bandwidth) ? bandwidth : 0 });
+    if (uri)
+      variants.push({
+        uri: resolve(uri, url),
+        bandwidth: Number.isFinite(bandwidth) ? bandwidth : 0,
+        copyKey,
+      });
     i = j;
   }
   return variants;

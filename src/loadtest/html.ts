@@ -172,6 +172,14 @@ export function renderHtml(report: LoadtestReport): string {
       'CDN switches',
       `${report.switches.total} in ${report.switches.sessionsSwitched} sessions (max ${report.switches.max})`,
     ]),
+    row([
+      'lost segments',
+      `${report.playback.lostSegments} in ${report.playback.sessionsWithLoss} sessions (${report.playback.fallbacks} from a manifest fallback)`,
+    ]),
+    row([
+      'stall per session',
+      `mean ${report.playback.stallMs.meanPerSession} ms, p99 ${report.playback.stallMs.p99PerSession} ms, max ${report.playback.stallMs.maxPerSession} ms`,
+    ]),
     row(['time to evacuate', report.evacuateMs === null ? 'n/a' : `${report.evacuateMs} ms`]),
   ].join('');
   const cdnTable = [

@@ -53,11 +53,50 @@ export const VOD_BUFFER_AHEAD_S = 6;
 const MANIFEST_TIMEOUT_MS = 10_000;
 const SEGMENT_TIMEOUT_MS = 10_000;
 
-interface QueuedSegment {
+interface SegmentSource {
   readonly uri: string;
   readonly range: string | undefined;
   readonly init: string | undefined;
+}
+
+interface QueuedSegment extends SegmentSource {
   readonly dueAt: number;
+  /** Seconds of media: what the playback model adds to the buffer. */
+  readonly durationS: number;
+  /**
+   * The next copy of this segment the manifest offers (redundant variant, next BaseURL) after `failed`
+   * failed, or undefined when there is none: the player then skips the segment (lost).
+   */
+  readonly fallback?: (failed: SegmentSource) => Promise<SegmentSource | undefined>;
+}
+
+/**
+ * A player's buffer, as far as stalls go: playback starts with the first segment received and runs on
+ * the run's clock; a segment that arrives after the playhead reached the end of the buffer stalled it
+ * for the difference. A lost segment is skipped (players jump such gaps).
+ */
+export class PlaybackModel {
+  private startedAt: number | undefined;
+  private bufferedS = 0;
+  private stalledMs = 0;
+
+  /** Media of `durationS` arrived (or was given up on, `lost`) at `at`; returns the stall it ended. */
+  add(durationS: number, at: number, lost = false): number {
+    if (this.startedAt === undefined) {
+      if (lost) return 0;
+      this.startedAt = at;
+      this.bufferedS = durationS;
+      return 0;
+    }
+    const playheadS = (at - this.startedAt - this.stalledMs) / 1000;
+    let stall = 0;
+    if (playheadS > this.bufferedS) {
+      stall = (playheadS - this.bufferedS) * 1000;
+      this.stalledMs += stall;
+    }
+    this.bufferedS += durationS;
+    return stall;
+  }
 }
 
 /** Resolves after `ms`, or at once when `stop` aborts. */
@@ -80,6 +119,7 @@ class SegmentLoop {
   private readonly inits = new Set<string>();
   private wake: (() => void) | undefined;
   private lastCdn: string | undefined;
+  private readonly playback = new PlaybackModel();
   private closed = false;
   readonly done: Promise<void>;
 
@@ -120,19 +160,38 @@ class SegmentLoop {
         }
         await sleep(next.dueAt - ctx.now(), ctx.stop);
         if (ctx.stop.aborted) return;
-        if (next.init !== undefined && !this.inits.has(next.init)) {
-          this.inits.add(next.init);
-          await this.fetch(next.init, undefined);
-        }
-        if (ctx.stop.aborted) return;
-        await this.fetch(next.uri, next.range);
+        await this.play(next);
       }
     } finally {
       ctx.stop.removeEventListener('abort', onStop);
     }
   }
 
-  private async fetch(uri: string, range: string | undefined): Promise<void> {
+  /** One segment, from the copies the manifest offers in turn until one loads. */
+  private async play(next: QueuedSegment): Promise<void> {
+    const { ctx } = this;
+    let source: SegmentSource | undefined = next;
+    let tries = 0;
+    while (source !== undefined) {
+      if (source.init !== undefined && !this.inits.has(source.init)) {
+        if (await this.fetch(source.init, undefined)) this.inits.add(source.init);
+      }
+      if (ctx.stop.aborted) return;
+      if (await this.fetch(source.uri, source.range)) {
+        if (tries > 0) ctx.recorder.fallback();
+        ctx.recorder.stalled(this.session, this.playback.add(next.durationS, ctx.now()));
+        return;
+      }
+      // A copy the manifest offers is tried at most once per CDN-worth of copies.
+      if (next.fallback === undefined || ++tries > 8 || ctx.stop.aborted) break;
+      source = await next.fallback(source).catch(() => undefined);
+    }
+    if (ctx.stop.aborted) return;
+    ctx.recorder.segmentLost(this.session);
+    ctx.recorder.stalled(this.session, this.playback.add(next.durationS, ctx.now(), true));
+  }
+
+  private async fetch(uri: string, range: string | undefined): Promise<boolean> {
     const { ctx } = this;
     const cdn = ctx.cdnOf(uri);
     if (this.lastCdn !== undefined && this.lastCdn !== cdn) ctx.recorder.switched(this.session);
@@ -148,9 +207,11 @@ class SegmentLoop {
       );
       const ok = res.status >= 200 && res.status < 300;
       ctx.recorder.segmentDone(cdn, res.ms, res.bytes, ok ? undefined : `http_${res.status}`);
+      return ok;
     } catch (err) {
       const e = err instanceof TransportError ? err : undefined;
       ctx.recorder.segmentDone(cdn, e?.ms ?? 0, 0, e?.kind ?? 'error');
+      return false;
     }
   }
 }
@@ -203,6 +264,8 @@ export async function playSession(ctx: PlayerContext, entry: Entry, session: num
 async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop): Promise<void> {
   // Master: retried until it loads (a player shows an error and the viewer presses play again).
   let mediaUrl: string | undefined;
+  /** The chosen variant and its redundant copies, in the master's order (the session's own first). */
+  let copies: string[] = [];
   let first: HlsMediaSnapshot | undefined;
   let firstStarted = 0;
   while (mediaUrl === undefined) {
@@ -211,9 +274,14 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
     if (out.ok) {
       try {
         if (isMasterPlaylist(out.res.text)) {
-          const v = chooseByBandwidth(parseMasterVariants(out.res.text, entry.url), ctx.variant, ctx.random);
+          const variants = parseMasterVariants(out.res.text, entry.url);
+          const v = chooseByBandwidth(variants, ctx.variant, ctx.random);
           if (v === undefined) throw new PlaylistError('master playlist without variants');
           mediaUrl = v.uri;
+          copies = [
+            v.uri,
+            ...variants.filter((x) => x.copyKey === v.copyKey && x.uri !== v.uri).map((x) => x.uri),
+          ];
         } else {
           first = parseMediaPlaylist(out.res.text, entry.url);
           firstStarted = started;
@@ -231,6 +299,30 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
 
   let position: PlaylistPosition | undefined;
   let fetchedUpTo = Number.NEGATIVE_INFINITY;
+  // A failed segment: as hls.js, shaka and AVPlayer do with redundant streams, move to the next copy
+  // of the variant for good and take the segment (same media sequence number) from its playlist.
+  const fallbackFor = (msn: number): QueuedSegment['fallback'] => {
+    if (copies.length < 2) return undefined;
+    let moves = 0;
+    return async () => {
+      while (moves++ < copies.length - 1 && !ctx.stop.aborted) {
+        const at = copies.indexOf(mediaUrl as string);
+        const next = copies[(at + 1) % copies.length] as string;
+        mediaUrl = next;
+        position = undefined;
+        const out = await loadManifest(ctx, entry, next, false, MANIFEST_TIMEOUT_MS);
+        if (!out.ok) continue;
+        try {
+          const seg = parseMediaPlaylist(out.res.text, next).segments.find((x) => x.msn === msn);
+          if (seg) return { uri: seg.uri, range: seg.range, init: seg.map };
+        } catch (err) {
+          if (!(err instanceof PlaylistError)) throw err;
+          parseError(ctx, entry);
+        }
+      }
+      return undefined;
+    };
+  };
   let targetDurationS: number | undefined;
   let query: readonly (readonly [string, string])[] = [];
   let blocking = false;
@@ -275,7 +367,15 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
         fresh.map((s) => {
           const dueAt = snap.endList ? vodSegmentDueAt(playStart, startS, VOD_BUFFER_AHEAD_S) : now;
           startS += s.durationS;
-          return { uri: s.uri, range: s.range, init: s.map, dueAt };
+          const fallback = fallbackFor(s.msn);
+          return {
+            uri: s.uri,
+            range: s.range,
+            init: s.map,
+            dueAt,
+            durationS: s.durationS,
+            ...(fallback ? { fallback } : {}),
+          };
         }),
       );
       fetchedUpTo = (fresh[fresh.length - 1] as { msn: number }).msn;
@@ -298,6 +398,8 @@ async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop)
   const fetched = new Set<string>();
   let startedPlaying = false;
   let segmentDurationS: number | undefined;
+  // Service locations that failed a segment: as dash.js does, later segments start elsewhere.
+  const failedLocations = new Set<string>();
   const playStart = ctx.now();
   while (!ctx.stop.aborted) {
     const started = ctx.now();
@@ -335,7 +437,26 @@ async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop)
       fresh.map((s) => {
         const dueAt = snap.dynamic ? now : vodSegmentDueAt(playStart, startS, VOD_BUFFER_AHEAD_S);
         startS += s.durationS;
-        return { uri: s.uri, range: s.range, init: s.init, dueAt };
+        // Every BaseURL the MPD offers for this segment, the ones that have not failed first.
+        const copies = [...s.copies].sort(
+          (x, y) => Number(failedLocations.has(x.location)) - Number(failedLocations.has(y.location)),
+        );
+        const head = copies[0] ?? { uri: s.uri, range: s.range, init: s.init, location: '' };
+        let k = 0;
+        const fallback: QueuedSegment['fallback'] = (failed) => {
+          const loc = copies.find((c) => c.uri === failed.uri)?.location;
+          if (loc !== undefined) failedLocations.add(loc);
+          const next = copies[++k];
+          return Promise.resolve(next && { uri: next.uri, range: next.range, init: next.init });
+        };
+        return {
+          uri: head.uri,
+          range: head.range,
+          init: head.init,
+          dueAt,
+          durationS: s.durationS,
+          ...(copies.length > 1 ? { fallback } : {}),
+        };
       }),
     );
     // Everything in this MPD counts as seen, so a refresh only adds what is new.

@@ -78,6 +78,12 @@ export class Recorder {
   readonly instances: InstanceStats[];
   /** Switches per session, by session number. */
   readonly switches = new Map<number, number>();
+  /** Segments a session never got (every copy failed; a player skips them), by session number. */
+  readonly lost = new Map<number, number>();
+  /** Time a session's playback stood still waiting for media after it had started (ms). */
+  readonly stalls = new Map<number, { totalMs: number; longestMs: number }>();
+  /** Segments fetched from a fallback the manifest offered (redundant variant, next BaseURL). */
+  fallbacks = 0;
   manifests = 0;
   manifestErrors = 0;
   blockingReloads = 0;
@@ -179,6 +185,8 @@ export class Recorder {
     this.sessionsStarted++;
     this.active++;
     this.switches.set(session, 0);
+    this.lost.set(session, 0);
+    this.stalls.set(session, { totalMs: 0, longestMs: 0 });
     this.bucket().activeSessions = this.active;
   }
 
@@ -189,6 +197,21 @@ export class Recorder {
 
   switched(session: number): void {
     this.switches.set(session, (this.switches.get(session) ?? 0) + 1);
+  }
+
+  segmentLost(session: number): void {
+    this.lost.set(session, (this.lost.get(session) ?? 0) + 1);
+    this.error('segment:lost');
+  }
+
+  stalled(session: number, ms: number): void {
+    if (!(ms > 0)) return;
+    const s = this.stalls.get(session) ?? { totalMs: 0, longestMs: 0 };
+    this.stalls.set(session, { totalMs: s.totalMs + ms, longestMs: Math.max(s.longestMs, ms) });
+  }
+
+  fallback(): void {
+    this.fallbacks++;
   }
 
   targetDuration(s: number): void {

@@ -76,6 +76,48 @@ export function switchStats(perSession: readonly number[]): SwitchStats {
   };
 }
 
+/** What viewers would have noticed: segments lost and playback stalled, per session. */
+export interface PlaybackStats {
+  readonly lostSegments: number;
+  readonly sessionsWithLoss: number;
+  readonly maxLostPerSession: number;
+  /** Segments that came from a fallback the manifest offered (redundant variant, next BaseURL). */
+  readonly fallbacks: number;
+  readonly stallMs: {
+    readonly total: number;
+    readonly sessionsStalled: number;
+    readonly meanPerSession: number;
+    readonly p99PerSession: number;
+    readonly maxPerSession: number;
+    /** The longest single stall of any session. */
+    readonly longest: number;
+  };
+}
+
+export function playbackStats(
+  lost: readonly number[],
+  stalls: readonly { totalMs: number; longestMs: number }[],
+  fallbacks: number,
+): PlaybackStats {
+  const lostTotal = lost.reduce((a, b) => a + b, 0);
+  const totals = stalls.map((x) => Math.round(x.totalMs));
+  const stallTotal = totals.reduce((a, b) => a + b, 0);
+  return {
+    lostSegments: lostTotal,
+    sessionsWithLoss: lost.filter((n) => n > 0).length,
+    maxLostPerSession: lost.length === 0 ? 0 : Math.max(...lost),
+    fallbacks,
+    stallMs: {
+      total: stallTotal,
+      sessionsStalled: totals.filter((n) => n > 0).length,
+      meanPerSession: totals.length === 0 ? 0 : Math.round(stallTotal / totals.length),
+      p99PerSession: percentile(totals, 99),
+      maxPerSession: totals.length === 0 ? 0 : Math.max(...totals),
+      longest: stalls.length === 0 ? 0 : Math.round(Math.max(...stalls.map((x) => x.longestMs))),
+    },
+  };
+}
+
 /** Fractions of segment requests per CDN in one interval; all zero when there were none. */
 export function shares(counts: ReadonlyMap<string, number>, cdns: readonly string[]): Record<string, number> {
   let total = 0;
@@ -128,6 +170,10 @@ export const METRICS: Readonly<Record<string, { duration: boolean; what: string 
   switches: { duration: false, what: 'mean CDN switches per session' },
   max_switches: { duration: false, what: 'most CDN switches of one session' },
   sessions: { duration: false, what: 'sessions started' },
+  lost: { duration: false, what: 'segments lost (every copy the manifest offered failed)' },
+  max_lost: { duration: false, what: 'most segments one session lost' },
+  max_stall: { duration: true, what: 'most stall time of one session' },
+  longest_stall: { duration: true, what: 'longest single stall of any session' },
 };
 
 export function parseExpectation(text: string): Expectation {
@@ -230,6 +276,7 @@ export interface LoadtestReport {
   };
   readonly errors: { readonly total: number; readonly byKind: Readonly<Record<string, number>> };
   readonly switches: SwitchStats;
+  readonly playback: PlaybackStats;
   readonly origin: { readonly fetches: number | null; readonly perManifestRequest: number | null };
   readonly faults: readonly FaultReport[];
   /** Slowest evacuation over the outage faults; null when one never completed or there was none. */
@@ -326,6 +373,7 @@ export function buildReport(input: ReportInput): LoadtestReport {
   });
 
   const switches = switchStats([...r.switches.values()]);
+  const playback = playbackStats([...r.lost.values()], [...r.stalls.values()], r.fallbacks);
   const errorsTotal = r.manifestErrors + r.segmentErrors;
   const latency = summarize(r.manifestLatency);
   const perManifestRequest = coalescing(input.originFetches, r.manifests);
@@ -346,6 +394,10 @@ export function buildReport(input: ReportInput): LoadtestReport {
     switches: switches.meanPerSession,
     max_switches: switches.max,
     sessions: r.sessionsStarted,
+    lost: playback.lostSegments,
+    max_lost: playback.maxLostPerSession,
+    max_stall: playback.stallMs.maxPerSession,
+    longest_stall: playback.stallMs.longest,
   };
   const expectations = evaluate(input.expectations, metrics);
   return {
@@ -370,6 +422,7 @@ export function buildReport(input: ReportInput): LoadtestReport {
     },
     errors: { total: errorsTotal, byKind: Object.fromEntries([...r.errors].sort((a, b) => b[1] - a[1])) },
     switches,
+    playback,
     origin: { fetches: input.originFetches, perManifestRequest },
     faults,
     evacuateMs,
@@ -432,6 +485,13 @@ export function formatSummary(report: LoadtestReport): string {
   const s = report.switches;
   L.push(
     `${pad('CDN switches', 22)}${s.total} (${s.sessionsSwitched} sessions; per session mean ${s.meanPerSession}, max ${s.max})`,
+  );
+  const pb = report.playback;
+  L.push(
+    `${pad('lost segments', 22)}${pb.lostSegments} (${pb.sessionsWithLoss} sessions; most in one ${pb.maxLostPerSession}; ${pb.fallbacks} segments from a manifest fallback)`,
+  );
+  L.push(
+    `${pad('stalls', 22)}${pb.stallMs.sessionsStalled} sessions stalled; per session mean ${ms(pb.stallMs.meanPerSession)}, p99 ${ms(pb.stallMs.p99PerSession)}, max ${ms(pb.stallMs.maxPerSession)}; longest ${ms(pb.stallMs.longest)}`,
   );
   if (Object.keys(report.errors.byKind).length > 0) {
     L.push(

@@ -179,6 +179,20 @@ describe('HTML report', () => {
       },
       errors: { total: 0, byKind: {} },
       switches: { total: 0, sessionsSwitched: 0, meanPerSession: 0, p50: 0, p99: 0, max: 0 },
+      playback: {
+        lostSegments: 0,
+        sessionsWithLoss: 0,
+        maxLostPerSession: 0,
+        fallbacks: 0,
+        stallMs: {
+          total: 0,
+          sessionsStalled: 0,
+          meanPerSession: 0,
+          p99PerSession: 0,
+          maxPerSession: 0,
+          longest: 0,
+        },
+      },
       origin: { fetches: 1, perManifestRequest: 0.5 },
       faults: [
         {
