@@ -93,8 +93,16 @@ describe('HLS player view of playlists', () => {
     expect(isMasterPlaylist(MASTER)).toBe(true);
     const variants = parseMasterVariants(MASTER, 'http://127.0.0.1:8080/live/master.m3u8');
     expect(variants).toEqual([
-      { uri: 'http://127.0.0.1:8080/s/tok/live/v1/index.m3u8', bandwidth: 200200 },
-      { uri: 'http://127.0.0.1:8080/s/tok/live/v0/index.m3u8', bandwidth: 101200 },
+      {
+        uri: 'http://127.0.0.1:8080/s/tok/live/v1/index.m3u8',
+        bandwidth: 200200,
+        copyKey: '200200|320x180|avc1.4d401e,mp4a.40.2|',
+      },
+      {
+        uri: 'http://127.0.0.1:8080/s/tok/live/v0/index.m3u8',
+        bandwidth: 101200,
+        copyKey: '101200||avc1.4d401e,mp4a.40.2|',
+      },
     ]);
     expect(chooseByBandwidth(variants, 'lowest')?.bandwidth).toBe(101200);
     expect(chooseByBandwidth(variants, 'highest')?.bandwidth).toBe(200200);
