@@ -23,6 +23,12 @@ export const ERROR_STATUS = {
   MANIFEST_INVALID: 502,
   NOT_A_MANIFEST: 502,
   NO_CDN: 503,
+  /** LL-HLS: `_HLS_part` without `_HLS_msn`, a malformed value, or a directive too far ahead. */
+  BLOCKING_RELOAD_INVALID: 400,
+  /** LL-HLS: a blocking reload not satisfied within three target durations. */
+  BLOCKING_RELOAD_TIMEOUT: 503,
+  /** One client address holds more blocking reloads at once than `limits.blockingPerClient`. */
+  TOO_MANY_BLOCKING_RELOADS: 429,
   CONFIG_INVALID: 500,
   UNAUTHORIZED: 401,
   INTERNAL: 500,

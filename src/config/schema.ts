@@ -194,6 +194,11 @@ export const configSchema = z
         allowPrivateAddresses: z.boolean().default(false),
         /** Origin fetches in flight per origin (scheme://host:port); more wait their turn. */
         maxConcurrent: z.number().int().min(1).max(10_000).default(64),
+        /**
+         * LL-HLS blocking reloads in flight per origin, in a pool of their own: held reloads never take
+         * the slots that plain reloads and masters need.
+         */
+        maxBlocking: z.number().int().min(1).max(10_000).default(32),
         /** Per-origin circuit breaker: fail fast (stale copies still served) while an origin is dead. */
         breaker: z
           .strictObject({
@@ -212,8 +217,16 @@ export const configSchema = z
         maxRedirects: 3,
         allowPrivateAddresses: false,
         maxConcurrent: 64,
+        maxBlocking: 32,
         breaker: { failures: 5, coolDown: 5_000 },
       }),
+    /** Bounds on what one client, one connection or one request may cost (see README, Security). */
+    limits: z
+      .strictObject({
+        /** LL-HLS blocking reloads one client address may have in flight at once (then 429). */
+        blockingPerClient: z.number().int().min(1).max(100_000).default(16),
+      })
+      .default({ blockingPerClient: 16 }),
     cors: z.strictObject({ allowOrigin: z.string().default('*') }).default({ allowOrigin: '*' }),
     /** Operator API under /admin/*: off unless a bearer token is configured. */
     admin: z

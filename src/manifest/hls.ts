@@ -13,6 +13,8 @@ export interface HlsInfo {
   readonly partTarget: number | undefined;
   readonly mediaSequence: number | undefined;
   readonly canBlockReload: boolean;
+  /** Live media playlists: where the playlist ends, for LL-HLS blocking-reload limits. */
+  readonly blockingEdge: BlockingEdge | undefined;
   /** Path (under the origin base) of the newest full segment, for "does the other CDN have it" checks. */
   readonly newestSegmentPath: string | undefined;
   readonly segmentCount: number;
@@ -25,6 +27,18 @@ export interface HlsInfo {
    * than the player's reload interval allows.
    */
   readonly liveTtlMs: number;
+}
+
+/** The end of a live media playlist, as the LL-HLS delivery-directive rules need it. */
+export interface BlockingEdge {
+  /** Media Sequence Number of the last complete segment (mediaSequence - 1 when there is none). */
+  readonly lastMsn: number;
+  /** EXT-X-PART tags after that segment: the parts of the segment in progress. */
+  readonly partsInProgress: number;
+  /** Seconds. */
+  readonly targetDuration: number;
+  /** Seconds; undefined without EXT-X-PART-INF. */
+  readonly partTarget: number | undefined;
 }
 
 export interface HlsManifest {
@@ -139,6 +153,7 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
   let newestSegmentPath: string | undefined;
   /** EXT-X-DEFINE NAME/VALUE pairs seen so far (a variable is defined before it is used). */
   const variables = new Map<string, string>();
+  let trailingParts = 0;
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
@@ -174,6 +189,8 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
         sawVariant = true;
       } else if (tag === 'EXT-X-TARGETDURATION') {
         sawSegmentTag = true;
+      } else if (tag === 'EXT-X-PART') {
+        trailingParts++;
       }
       if (MASTER_TAGS.has(tag)) sawMasterTag = true;
       if (tag === 'EXT-X-DEFINE' && nameEnd < end) {
@@ -223,7 +240,10 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     const role: SlotRole = kind === 'variant' ? 'playlist' : 'media';
     const slot = makeSlot(kind, role, text.slice(s, end), manifestUrl, originBase, variables);
     builder.add(s, end, slot);
-    if (kind === 'segment') newestSegmentPath = slot.path;
+    if (kind === 'segment') {
+      newestSegmentPath = slot.path;
+      trailingParts = 0;
+    }
     pending = undefined;
   }
   if (pending) {
@@ -238,6 +258,16 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     sawVariant || (!sawSegmentTag && (sawMasterTag || parsed.isMaster)) ? 'master' : 'media';
   const live = kind === 'media' && !parsed.endList && parsed.playlistType !== 'VOD';
   const template = builder.build();
+  const segmentCount = template.slots.filter((x) => x.kind === 'segment').length;
+  const blockingEdge: BlockingEdge | undefined =
+    live && parsed.targetDuration !== undefined
+      ? {
+          lastMsn: (parsed.mediaSequence ?? 0) + segmentCount - 1,
+          partsInProgress: trailingParts,
+          targetDuration: parsed.targetDuration,
+          partTarget: parsed.partTarget,
+        }
+      : undefined;
   return {
     template,
     info: {
@@ -248,8 +278,9 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
       partTarget: parsed.partTarget,
       mediaSequence: parsed.mediaSequence,
       canBlockReload: parsed.canBlockReload,
+      blockingEdge,
       newestSegmentPath,
-      segmentCount: template.slots.filter((x) => x.kind === 'segment').length,
+      segmentCount,
       totalDuration: parsed.totalDuration,
       variantBandwidths: new Map(
         parsed.variants

@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../errors';
 import { escapeXml, looksLikeDash, parseDash } from './dash';
-import { looksLikeHls, parseHls } from './hls';
+import { looksLikeHls, parseHls, type BlockingEdge } from './hls';
 import { encodeTemplate, type EncodedTemplate, type Template } from './template';
 
 /** What any manifest format tells the cache and the policies. */
@@ -24,6 +24,8 @@ export interface ManifestInfo {
   readonly dvrWindowMs?: number;
   /** DASH: minimumUpdatePeriod (ms). */
   readonly minimumUpdatePeriodMs?: number;
+  /** HLS live media playlists: where the playlist ends (LL-HLS blocking-reload limits). */
+  readonly blockingEdge?: BlockingEdge;
   /** Masters: each variant's resolved URL and its bandwidth (bits/s). */
   readonly variantBandwidths?: ReadonlyMap<string, number>;
 }

@@ -101,6 +101,11 @@ export class ManifestCache<T> {
     return cached;
   }
 
+  /** The entry whatever its age (stale, expired, being refetched), without counting a lookup. */
+  peekAny(url: string, partition = ''): Cached<T> | undefined {
+    return this.lru.get(partition + '\n' + url, { allowStale: true });
+  }
+
   get size(): number {
     return this.lru.size;
   }

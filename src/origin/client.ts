@@ -20,6 +20,8 @@ export interface OriginClientOptions {
   allowPrivateAddresses?: boolean;
   /** Fetches in flight per origin; more wait for a slot (within the fetch's deadline). Default 64. */
   maxConcurrent?: number;
+  /** LL-HLS blocking reloads (fetches with holdMs) in flight per origin, in their own pool. Default 32. */
+  maxBlocking?: number;
   /** Per-origin circuit breaker; default 5 consecutive transient failures, 5 s open. */
   breaker?: { failures: number; coolDown: number };
   /** Circuit breaker state changes, by origin (scheme://host:port). */
@@ -114,6 +116,7 @@ export class OriginClient {
   private readonly agent: Agent;
   private readonly allowed: ReadonlySet<string>;
   private readonly slots = new Map<string, Slots>();
+  private readonly blockingSlots = new Map<string, Slots>();
   private readonly breakers = new Map<string, CircuitBreaker>();
 
   constructor(private readonly opts: OriginClientOptions) {
@@ -124,7 +127,8 @@ export class OriginClient {
       connect: guardedConnector(opts.connectTimeout, opts.allowPrivateAddresses === true),
       headersTimeout: opts.headersTimeout,
       bodyTimeout: opts.bodyTimeout,
-      connections: opts.connections ?? maxConcurrent,
+      // Held blocking reloads occupy connections of their own, beside the plain fetches' ones.
+      connections: opts.connections ?? maxConcurrent + (opts.maxBlocking ?? 32),
       keepAliveTimeout: 10_000,
     });
     this.allowed = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
@@ -149,11 +153,12 @@ export class OriginClient {
     return b;
   }
 
-  private slotsFor(origin: string): Slots {
-    let s = this.slots.get(origin);
+  private slotsFor(origin: string, blocking: boolean): Slots {
+    const pools = blocking ? this.blockingSlots : this.slots;
+    let s = pools.get(origin);
     if (!s) {
-      s = new Slots(this.opts.maxConcurrent ?? 64);
-      this.slots.set(origin, s);
+      s = new Slots(blocking ? (this.opts.maxBlocking ?? 32) : (this.opts.maxConcurrent ?? 64));
+      pools.set(origin, s);
     }
     return s;
   }
@@ -181,7 +186,8 @@ export class OriginClient {
     // A body that trickles in under bodyTimeout per chunk must still end: one deadline for the whole fetch.
     const deadline = AbortSignal.timeout(this.opts.connectTimeout + headersTimeout + this.opts.bodyTimeout);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    const slots = this.slotsFor(origin);
+    const held = (options.holdMs ?? 0) > 0;
+    const slots = this.slotsFor(origin, held);
     try {
       await slots.acquire(signal);
     } catch (err) {
@@ -200,7 +206,13 @@ export class OriginClient {
       breaker.success();
       return response;
     } catch (err) {
-      if (err instanceof SwitchyardError && isTransientFailure(err)) breaker.failure();
+      // A held reload that times out says the part is not there yet, not that the origin is sick.
+      if (
+        err instanceof SwitchyardError &&
+        isTransientFailure(err) &&
+        !(held && err.code === 'ORIGIN_TIMEOUT')
+      )
+        breaker.failure();
       else breaker.neutral();
       throw err;
     } finally {

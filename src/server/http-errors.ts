@@ -45,6 +45,8 @@ export function sendError(
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
+    // Load shedding and per-client caps say when to come back.
+    ...(typeof err.details.retryAfter === 'number' ? { 'retry-after': String(err.details.retryAfter) } : {}),
   });
   res.end(req?.method === 'HEAD' ? undefined : body);
 }

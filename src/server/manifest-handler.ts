@@ -7,7 +7,7 @@ import type { RouteKind } from '../metrics';
 import type { StreamConfig } from '../config/schema';
 import { hash53 } from '../policy/hash';
 import type { SessionClaims } from '../session/token';
-import { queryParam, withoutQueryParam } from '../url';
+import { withoutQueryParam } from '../url';
 import type { DecisionInput } from './decide';
 import {
   deliveryModeOf,
@@ -16,11 +16,18 @@ import {
   type DeliveryMode,
   type ManifestJob,
 } from './delivery';
+import {
+  blockingDirectives,
+  checkDirectives,
+  holdAtMost,
+  holdLimitMs,
+  type BlockingDirectives,
+} from './blocking';
 import { sendError } from './http-errors';
 import { matchManifestRoute, type ManifestRoute } from './route';
 import type { ConfigState, Runtime } from './runtime';
 
-/** How long the origin may hold an LL-HLS blocking reload (the spec allows three target durations). */
+/** How long a blocking reload is held when the playlist's target duration is not known yet. */
 const BLOCKING_HOLD_MS = 15_000;
 
 /** How long a switching reload may wait for the new CDN's newest-segment check. */
@@ -95,7 +102,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
       return true;
     }
     // Cache hits are answered synchronously; misses, stale copies and blocking reloads wait.
-    const request = prepareManifest(runtime, state, route);
+    const request = prepareManifest(runtime, state, route, req);
     const fresh = request.blocking
       ? undefined
       : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
@@ -154,19 +161,30 @@ interface ManifestRequest {
   readonly claims: SessionClaims | undefined;
   readonly originUrl: string;
   readonly blocking: boolean;
+  /** LL-HLS delivery directives of a blocking reload. */
+  readonly directives: BlockingDirectives | undefined;
+  /** The client's address: blocking reloads are capped per address. */
+  readonly client: string;
 }
 
 /** Token check and origin URL: everything about a manifest request that needs no origin data. */
-function prepareManifest(runtime: Runtime, state: ConfigState, route: ManifestRouteOf): ManifestRequest {
+function prepareManifest(
+  runtime: Runtime,
+  state: ConfigState,
+  route: ManifestRouteOf,
+  req: Request,
+): ManifestRequest {
   const stream = state.streams.get(route.streamId);
   if (!stream) throw new SwitchyardError('UNKNOWN_STREAM', `no stream "${route.streamId}"`);
+  // Malformed or orphaned directives are a 400 before anything else (RFC 8216bis §6.2.5.2).
+  const directives = blockingDirectives(route.query);
   const claims =
     route.kind === 'session' ? state.signer.verify(route.token, stream.id, runtime.now()) : undefined;
   // CMCD is for Switchyard's policies; the origin never sees it, so it does not split the cache.
   const originQuery = withoutQueryParam(route.query, 'CMCD');
   const originUrl = stream.origin + route.path + (originQuery === '' ? '' : '?' + originQuery);
-  const blocking = queryParam(route.query, '_HLS_msn') !== undefined;
-  return { stream, claims, originUrl, blocking };
+  const blocking = directives !== undefined;
+  return { stream, claims, originUrl, blocking, directives, client: req.socket.remoteAddress ?? '' };
 }
 
 /**
@@ -176,17 +194,51 @@ function prepareManifest(runtime: Runtime, state: ConfigState, route: ManifestRo
  */
 async function loadManifest(runtime: Runtime, request: ManifestRequest): Promise<Cached<ParsedManifest>> {
   const partition = request.stream.origin;
-  if (!request.blocking) return runtime.cache.get(request.originUrl, { partition });
+  const directives = request.directives;
+  if (directives === undefined) return runtime.cache.get(request.originUrl, { partition });
+  const limits = runtime.state.config.limits;
+  if (!runtime.blockingClients.tryAcquire(request.client, limits.blockingPerClient)) {
+    throw new SwitchyardError(
+      'TOO_MANY_BLOCKING_RELOADS',
+      `more than ${limits.blockingPerClient} blocking reloads in flight from this address`,
+      { details: { retryAfter: 1 } },
+    );
+  }
   try {
-    return await runtime.cache.get(request.originUrl, { partition, holdMs: BLOCKING_HOLD_MS });
+    return await loadBlocking(runtime, request, directives, partition);
+  } finally {
+    runtime.blockingClients.release(request.client);
+  }
+}
+
+async function loadBlocking(
+  runtime: Runtime,
+  request: ManifestRequest,
+  directives: BlockingDirectives,
+  partition: string,
+): Promise<Cached<ParsedManifest>> {
+  const q = request.originUrl.indexOf('?');
+  let query = request.originUrl.slice(q + 1);
+  for (const directive of ['_HLS_msn', '_HLS_part', '_HLS_skip']) query = withoutQueryParam(query, directive);
+  const plain = request.originUrl.slice(0, q) + (query === '' ? '' : '?' + query);
+  // Where the playlist ends now: a copy younger than a target duration, else the plain playlist.
+  const known = runtime.cache.peekAny(plain, partition);
+  const fresh =
+    known?.value.info.blockingEdge !== undefined &&
+    runtime.now() - known.fetchedAt <= known.value.info.blockingEdge.targetDuration * 1000
+      ? known
+      : await runtime.cache.get(plain, { partition });
+  const edge = fresh.value.info.blockingEdge;
+  if (edge !== undefined) checkDirectives(directives, edge);
+  const holdMs = edge !== undefined ? holdLimitMs(edge) : BLOCKING_HOLD_MS;
+  try {
+    return await holdAtMost(runtime.cache.get(request.originUrl, { partition, holdMs }), holdMs);
   } catch (err) {
     const code = err instanceof SwitchyardError ? err.code : 'INTERNAL';
-    if (code === 'ORIGIN_NOT_FOUND' || code === 'ORIGIN_NOT_ALLOWED') throw err;
-    const q = request.originUrl.indexOf('?');
-    let query = request.originUrl.slice(q + 1);
-    for (const directive of ['_HLS_msn', '_HLS_part', '_HLS_skip'])
-      query = withoutQueryParam(query, directive);
-    const plain = request.originUrl.slice(0, q) + (query === '' ? '' : '?' + query);
+    if (code === 'ORIGIN_NOT_FOUND' || code === 'ORIGIN_NOT_ALLOWED' || code === 'BLOCKING_RELOAD_TIMEOUT')
+      throw err;
+    // The origin cannot answer (down, failing): the playlist without its directives, stale if need be,
+    // lets the player retry; a 502 would stop it.
     const fallback = await runtime.cache.get(plain, { partition }).catch(() => {
       throw err;
     });

@@ -14,6 +14,7 @@ import { Metrics } from '../metrics';
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
+import { PerClientLimit } from './blocking';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -83,6 +84,8 @@ export class Runtime {
   readonly metrics: Metrics;
   /** Live switches wait until the new CDN serves the playlist's newest segment. */
   readonly segments = new SegmentAvailability();
+  /** LL-HLS blocking reloads in flight per client address (capped by limits.blockingPerClient). */
+  readonly blockingClients = new PerClientLimit();
   /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */
   readonly variantBandwidth = new LRUCache<string, number>({ max: 20_000 });
   private views: { at: number; version: number; views: CdnView[] } | undefined;

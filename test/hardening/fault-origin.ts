@@ -51,6 +51,14 @@ export const LONG_PLAYLIST =
   Array.from({ length: 300 }, (_, i) => `#EXTINF:4.0,\nsegment_${i}_${(i * 7919) % 1000}.ts\n`).join('') +
   '#EXT-X-ENDLIST\n';
 
+/** An LL-HLS playlist: last complete segment 101, two parts of 102 so far, part target 0.2 s. */
+export const LL_PLAYLIST =
+  '#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n' +
+  '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6\n#EXT-X-PART-INF:PART-TARGET=0.2\n' +
+  '#EXT-X-MEDIA-SEQUENCE:100\n#EXTINF:1.0,\ns100.mp4\n#EXTINF:1.0,\ns101.mp4\n' +
+  '#EXT-X-PART:DURATION=0.2,URI="p102.0.mp4"\n#EXT-X-PART:DURATION=0.2,URI="p102.1.mp4"\n' +
+  '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p102.2.mp4"\n';
+
 export const ENCODINGS = ['identity', 'gzip', 'br', 'deflate'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 /**
@@ -205,6 +213,12 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
       case '/f/live.m3u8':
         if (state.down) return void req.socket.destroy();
         return playlist(LIVE_PLAYLIST, 'application/vnd.apple.mpegurl', { 'cache-control': 'max-age=1' });
+      case '/f/ll/index.m3u8':
+      case '/f/ll/other.m3u8':
+        // Blocking reloads are held for ever (until the socket closes): an origin that never catches up.
+        if ((req.url ?? '').includes('_HLS_'))
+          return void hits.set(path + '?blocking', (hits.get(path + '?blocking') ?? 0) + 1);
+        return playlist(LL_PLAYLIST, 'application/vnd.apple.mpegurl', { 'cache-control': 'no-cache' });
       default:
         if (path.startsWith('/f/enc/')) return encodingFault(path, req, res);
         if (path.startsWith('/f/flaky/')) {

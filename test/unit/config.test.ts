@@ -105,8 +105,10 @@ describe('validateConfig', () => {
       maxRedirects: 3,
       allowPrivateAddresses: false,
       maxConcurrent: 64,
+      maxBlocking: 32,
       breaker: { failures: 5, coolDown: 5000 },
     });
+    expect(cfg.limits).toEqual({ blockingPerClient: 16 });
     expect(cfg.cors).toEqual({ allowOrigin: '*' });
     expect(cfg.log).toEqual({ level: 'info' });
   });

@@ -325,6 +325,7 @@ describe('parseHls: info', () => {
       partTarget: 1,
       mediaSequence: 100,
       canBlockReload: true,
+      blockingEdge: { lastMsn: 101, partsInProgress: 1, targetDuration: 4, partTarget: 1 },
       newestSegmentPath: 'up/seg_101.m4s',
       segmentCount: 2,
       totalDuration: expect.any(Number),
