@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
 import { PerClientLimit } from './blocking';
+import { CdnSigners } from '../signing/cdn-signers';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -31,6 +32,8 @@ export interface ConfigState {
   readonly publicBase: string;
   /** Headers every player response carries (CORS, nosniff), built once per config. */
   readonly playerHeaders: Readonly<Record<string, string>>;
+  /** Per-CDN URL signing (token authentication) and its per-epoch caches. */
+  readonly urlSigners: CdnSigners;
 }
 
 /** How long a computed set of CDN views serves decisions (shares move slowly; health changes reset it). */
@@ -252,6 +255,16 @@ export class Runtime {
       cdns: new Map(config.cdns.map((c) => [c.id, c])),
       cdnPrefixes,
       publicBase: config.publicUrl ?? '/',
+      urlSigners: new CdnSigners({
+        cdns: config.cdns,
+        prefixes: cdnPrefixes,
+        sessionMaxAgeMs: config.session.maxAge,
+        onShortfall: (cdn, stream, shortfallMs) =>
+          this.logger.warn(
+            { event: 'signing_shortfall', cdn, stream, shortfallMs },
+            "the CDN's token lifetime (auth.window) is shorter than players need for this stream: raise it at the CDN and in the config",
+          ),
+      }),
       playerHeaders: Object.freeze({
         'access-control-allow-origin': config.cors.allowOrigin,
         'access-control-expose-headers':

@@ -23,6 +23,8 @@ export interface TemplateSigning {
   readonly keepOriginQuery: boolean;
   /** The CDN's prefix for the stream's paths (unescaped), e.g. "https://cdn-a.example/live1/". */
   readonly mediaPrefix: string;
+  /** Sign `media` slots (false in redirect mode, where they point at Switchyard). */
+  readonly media: boolean;
   /** Sign `key` slots (keys load from the CDN). */
   readonly keys: boolean;
   /** Slot paths are XML-escaped (DASH). */
@@ -99,7 +101,7 @@ function unescape(text: string, xml: boolean): string {
 function signsSlot(slot: Slot, s: TemplateSigning): boolean {
   if (slot.path === undefined) return false;
   if (slot.role === 'key') return s.keys;
-  if (slot.role !== 'media') return false;
+  if (slot.role !== 'media' || !s.media) return false;
   if (slot.kind === 'base-url') {
     const p = slot.path;
     const end = p.search(/[?#]/);
@@ -111,7 +113,7 @@ function signsSlot(slot: Slot, s: TemplateSigning): boolean {
 /** The template with every CDN-bound URI carrying its token. */
 export function signTemplate(template: Template, s: TemplateSigning): Template {
   const slots = template.slots.map((slot): Slot => {
-    if (slot.kept !== undefined) {
+    if (slot.kept !== undefined && s.media) {
       const ref = unescape(slot.original, s.xml);
       const signPath = slot.kept.path === undefined ? undefined : unescape(slot.kept.path, s.xml);
       const signed = withToken(ref, s, signPath, slot.template === true);

@@ -65,6 +65,7 @@ function signing(config: Record<string, unknown>, over: Partial<TemplateSigning>
     signer,
     keepOriginQuery: auth.keepOriginQuery,
     mediaPrefix: 'https://cdn-a.example.com/live1/',
+    media: true,
     keys: false,
     xml: false,
     token: (t) => signer.sign(t, { start: 100, expires: 200 }),
