@@ -21,11 +21,18 @@ import { originFetchesSection } from './origin-fetches';
 import { BENCH_SECRET, BENCH_STREAM } from './playlists';
 import { summarizeProfile } from './profile';
 import { renderSection } from './render';
+import { signingSection } from './signing';
 import type { BenchContext, BenchSection } from './section';
 import { startOrigin } from './lib/origin';
 
 /** Every section, in the order they run. Add yours here (one line). */
-const SECTIONS: readonly BenchSection[] = [cpuSection(), renderSection, originFetchesSection, memorySection];
+const SECTIONS: readonly BenchSection[] = [
+  cpuSection(),
+  renderSection,
+  originFetchesSection,
+  memorySection,
+  signingSection,
+];
 
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results');
 

@@ -76,7 +76,11 @@ export class CdnSigners {
       const prefix = this.o.prefixes.get(stream)?.get(cdn);
       e =
         auth && prefix !== undefined
-          ? { auth, prefix, signer: createSigner(auth, { streamId: stream, streamPrefix: prefix }, this.o.baseDir) }
+          ? {
+              auth,
+              prefix,
+              signer: createSigner(auth, { streamId: stream, streamPrefix: prefix }, this.o.baseDir),
+            }
           : null;
       this.entries.set(k, e);
     }
@@ -198,6 +202,11 @@ export class CdnSigners {
     const e = this.entry(cdn, stream);
     if (!e) return pathAndQuery;
     const t = this.times(e, cdn, stream, now, needMs);
-    return withToken(pathAndQuery, this.signing(e, cdn, stream, t, { media: true, keys: false, xml: false }), pathAndQuery, false);
+    return withToken(
+      pathAndQuery,
+      this.signing(e, cdn, stream, t, { media: true, keys: false, xml: false }),
+      pathAndQuery,
+      false,
+    );
   }
 }
