@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   ORIGIN_BAD_ENCODING: 502,
   MANIFEST_INVALID: 502,
   NOT_A_MANIFEST: 502,
+  SIGNING_UNSUPPORTED: 502,
   NO_CDN: 503,
   /** LL-HLS: `_HLS_part` without `_HLS_msn`, a malformed value, or a directive too far ahead. */
   BLOCKING_RELOAD_INVALID: 400,

@@ -15,6 +15,7 @@
  * The origin's own query is kept (minus any parameter the token uses) or dropped, per CDN.
  */
 import { decodeXml, escapeXml } from '../manifest/dash-xml';
+import { SwitchyardError } from '../errors';
 import type { Slot, Template } from '../manifest/template';
 import type { SignTarget, UrlSigner } from './types';
 
@@ -31,14 +32,6 @@ export interface TemplateSigning {
   readonly xml: boolean;
   /** The token for a target: the caller caches it per epoch (one per scope, or one per URL). */
   token(target: SignTarget): string;
-}
-
-/** Thrown when a URL cannot carry a per-URL token (a DASH SegmentTemplate names no single URL). */
-export class UnsignableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsignableError';
-  }
 }
 
 export function pathOfUrl(url: string): string {
@@ -78,7 +71,9 @@ export function withToken(
   let token: string;
   if (s.signer.perUrl) {
     if (template || signPath === undefined) {
-      throw new UnsignableError(
+      // A configuration this manifest cannot be served with: a clear 502, never a URL the CDN refuses.
+      throw new SwitchyardError(
+        'SIGNING_UNSUPPORTED',
         `${s.signer.scheme} signs each URL, and a DASH SegmentTemplate names no single URL: use a prefix-scoped form (an ACL, a wildcard resource)`,
       );
     }

@@ -158,13 +158,27 @@ export class CdnSigners {
     now: number,
     what: SignWhat,
   ): Template {
-    let template = manifest.template;
+    const need = usageNeedMs(manifest.info, this.o.sessionMaxAgeMs);
+    const steps: { e: Entry; cdn: string; t: MintTimes }[] = [];
     for (const cdn of cdns) {
       const e = this.entry(cdn, stream);
-      if (!e) continue;
-      const t = this.times(e, cdn, stream, now, usageNeedMs(manifest.info, this.o.sessionMaxAgeMs));
+      if (e) steps.push({ e, cdn, t: this.times(e, cdn, stream, now, need) });
+    }
+    if (steps.length === 0) return manifest.template;
+    const key = `a${what.keys ? 'k' : ''}\0${stream}\0${steps.map((x) => x.cdn + '@' + x.t.key).join(',')}`;
+    let perManifest = this.signed.get(manifest);
+    const hit = perManifest?.get(key);
+    if (hit) return hit as Template;
+    let template = manifest.template;
+    for (const { e, cdn, t } of steps) {
       template = signTemplate(template, { ...this.signing(e, cdn, stream, t, what), keepOriginQuery: true });
     }
+    if (!perManifest) {
+      perManifest = new Map();
+      this.signed.set(manifest, perManifest);
+    }
+    if (perManifest.size >= MAX_SIGNED_PER_MANIFEST) perManifest.clear();
+    perManifest.set(key, template);
     return template;
   }
 

@@ -142,7 +142,9 @@ test('redirect mode signs each 302 for the CDN chosen at that moment', async () 
   const seg = playlistUris(media.body)[0] as string;
   const first = await get(new URL(seg, stack.url).toString());
   expect(first.status).toBe(302);
-  expect(first.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/vod\/v0\/seg_0\.ts\?hdnts=/);
+  expect(first.headers.get('location')).toMatch(
+    /^http:\/\/127\.0\.0\.1:\d+\/vod\/[\w/]+\.ts\?hdnts=st=\d+~exp=\d+~acl=\/vod\/\*~hmac=/,
+  );
   expect((await get(first.headers.get('location') as string)).status).toBe(200);
   stack.server.runtime.monitor.setDrained('a', true);
   try {

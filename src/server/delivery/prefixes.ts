@@ -30,6 +30,37 @@ export function keyPrefixFor(stream: StreamConfig, cdnPrefix: string): string {
   }
 }
 
+/**
+ * Whose CDN tokens a rendering carries (when that CDN signs, see cdns[].auth): on its media URIs
+ * (false when they point back at Switchyard, as in redirect mode) and on its keys.
+ */
+export interface SignFor {
+  readonly cdn: string;
+  readonly media: boolean;
+  readonly keys: boolean;
+}
+
+/** Signing of a rendering whose segments (and, with keys.via cdn, keys) come from `cdn`. */
+export function signFor(stream: StreamConfig, cdn: string, media = true): SignFor {
+  return { cdn, media, keys: stream.keys.via === 'cdn' };
+}
+
+/**
+ * The template a per-CDN slot mapping should read for `cdn`: the manifest's own, or its copy with
+ * `cdn`'s tokens. Slots are matched by position, so a mapper given the original slots can look up
+ * the signed one.
+ */
+export function signedSlots(job: ManifestJob, cdn: string): ((slot: Slot) => Slot) | undefined {
+  const signed = job.state.urlSigners.template(job.manifest, job.stream.id, cdn, job.now, {
+    ...signFor(job.stream, cdn),
+    xml: job.manifest.escape !== undefined,
+  });
+  if (!signed) return undefined;
+  const bySlot = new Map<Slot, Slot>();
+  job.manifest.template.slots.forEach((s, i) => bySlot.set(s, signed.slots[i] ?? s));
+  return (slot) => bySlot.get(slot) ?? slot;
+}
+
 /** Prefixes of one rendering per slot role, already escaped for the manifest's syntax. */
 export interface RolePrefixes {
   readonly playlist: string;
@@ -69,8 +100,16 @@ export function playlistPrefix(job: ManifestJob): string {
  * The common rendering: playlists through the session, media from `media` (a CDN, or Switchyard's
  * redirect route), keys from `key`. Unescaped prefixes in; one buffer out.
  */
-export function renderWith(job: ManifestJob, media: string, key: string): Buffer {
-  return renderBytes(job.manifest.encoded, {
+export function renderWith(job: ManifestJob, media: string, key: string, signing?: SignFor): Buffer {
+  const signed =
+    signing === undefined
+      ? undefined
+      : job.state.urlSigners.encoded(job.manifest, job.stream.id, signing.cdn, job.now, {
+          media: signing.media,
+          keys: signing.keys,
+          xml: job.manifest.escape !== undefined,
+        });
+  return renderBytes(signed ?? job.manifest.encoded, {
     playlist: Buffer.from(escapeFor(job, playlistPrefix(job))),
     media: Buffer.from(escapeFor(job, media)),
     key: Buffer.from(escapeFor(job, key)),

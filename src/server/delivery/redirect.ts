@@ -1,6 +1,6 @@
 import { decide } from '../decide';
 import { SEGMENT_ROUTE } from '../route';
-import { cdnPrefixOf, keyPrefixFor, renderWith } from './prefixes';
+import { cdnPrefixOf, keyPrefixFor, renderWith, signFor } from './prefixes';
 import type { DeliveryMode, DocumentJob, DocumentResult } from './types';
 
 /**
@@ -15,7 +15,13 @@ export const redirectMode: DeliveryMode = {
   },
   render(job, choice) {
     const keyBase = keyPrefixFor(job.stream, cdnPrefixOf(job.state, job.stream.id, choice.cdn));
-    return renderWith(job, job.sessionBase + SEGMENT_ROUTE + '/', keyBase);
+    // Media URIs point at Switchyard (signed per redirect); keys from the CDN carry its token.
+    return renderWith(
+      job,
+      job.sessionBase + SEGMENT_ROUTE + '/',
+      keyBase,
+      signFor(job.stream, choice.cdn, false),
+    );
   },
   documents: { segment: redirectSegment },
 };
@@ -36,8 +42,15 @@ function redirectSegment(job: DocumentJob): DocumentResult {
     },
     true,
   );
+  // Signed per redirect, for the CDN chosen now (one token per epoch, cached).
   const location =
-    cdnPrefixOf(job.state, stream.id, selection.cdn) + job.path + (job.query === '' ? '' : '?' + job.query);
+    cdnPrefixOf(job.state, stream.id, selection.cdn) +
+    job.state.urlSigners.signPath(
+      selection.cdn,
+      stream.id,
+      job.path + (job.query === '' ? '' : '?' + job.query),
+      job.runtime.now(),
+    );
   return {
     status: 302,
     body: '',

@@ -1,5 +1,5 @@
 import { decide, type SwitchVeto } from '../decide';
-import { cdnPrefixOf, keyPrefixFor, renderWith } from './prefixes';
+import { cdnPrefixOf, keyPrefixFor, renderWith, signFor } from './prefixes';
 import type { Choice, DeliveryMode, ManifestJob } from './types';
 
 /**
@@ -11,7 +11,7 @@ export const rewriteMode: DeliveryMode = {
   choose: chooseSafeSwitch,
   render(job, choice) {
     const media = cdnPrefixOf(job.state, job.stream.id, choice.cdn);
-    return renderWith(job, media, keyPrefixFor(job.stream, media));
+    return renderWith(job, media, keyPrefixFor(job.stream, media), signFor(job.stream, choice.cdn));
   },
 };
 
@@ -28,7 +28,10 @@ function chooseSafeSwitch(job: ManifestJob): Choice {
   if (newest === undefined) return chooseRewrite(job);
   let pendingCheck: string | undefined;
   const veto: SwitchVeto = (from, to) => {
-    const url = cdnPrefixOf(job.state, job.stream.id, to) + newest;
+    // Asked the way a player will ask it: with the CDN's token, if it signs.
+    const url =
+      cdnPrefixOf(job.state, job.stream.id, to) +
+      job.state.urlSigners.signPath(to, job.stream.id, newest, job.now);
     const check = job.runtime.segments.check(url);
     if (check === 'pending') pendingCheck = url;
     return check === 'available'

@@ -2,7 +2,16 @@ import { steeringMpd } from '../../manifest/dash-steering';
 import { steeringMaster, type Pathway } from '../../manifest/hls-steering';
 import { queryParam } from '../../url';
 import { decide, rankedCdns } from '../decide';
-import { cdnPrefixOf, escapeFor, keyPrefixFor, playlistPrefix, renderWith, slotMapper } from './prefixes';
+import {
+  cdnPrefixOf,
+  escapeFor,
+  keyPrefixFor,
+  playlistPrefix,
+  renderWith,
+  signFor,
+  signedSlots,
+  slotMapper,
+} from './prefixes';
 import { chooseRewrite } from './rewrite';
 import type { DeliveryMode, DocumentJob, DocumentResult, ManifestJob } from './types';
 
@@ -37,7 +46,7 @@ export const steeringMode: DeliveryMode = {
   render(job, choice) {
     if (!listsEveryCdn(job)) {
       const media = cdnPrefixOf(job.state, job.stream.id, choice.cdn);
-      return renderWith(job, media, keyPrefixFor(job.stream, media));
+      return renderWith(job, media, keyPrefixFor(job.stream, media), signFor(job.stream, choice.cdn));
     }
     const ranked = choice.ranked ?? [choice.cdn];
     return job.manifest.info.protocol === 'hls'
@@ -59,14 +68,14 @@ function hlsMaster(job: ManifestJob, ranked: readonly string[], first: string): 
   const pathways: Pathway[] = ranked.map((id) => {
     const pinned = state.signer.mint(stream.id, job.now, session.sid, { issuedAt: session.iat, pathway: id });
     const media = cdnPrefixOf(state, stream.id, id);
-    return {
-      id,
-      mapSlot: slotMapper({
-        playlist: state.publicBase + 's/' + pinned.token + '/' + stream.id + '/',
-        media,
-        key: keyPrefixFor(stream, media),
-      }),
-    };
+    const map = slotMapper({
+      playlist: state.publicBase + 's/' + pinned.token + '/' + stream.id + '/',
+      media,
+      key: keyPrefixFor(stream, media),
+    });
+    // Each pathway's CDN URIs in the master (EXT-X-SESSION-DATA) carry that CDN's token.
+    const signed = signedSlots(job, id);
+    return { id, mapSlot: signed ? (slot) => map(signed(slot)) : map };
   });
   return steeringMaster(job.manifest.template, pathways, {
     serverUri: job.sessionBase + 'steering.json',
@@ -78,8 +87,16 @@ function hlsMaster(job: ManifestJob, ranked: readonly string[], first: string): 
 function dashMpd(job: ManifestJob, ranked: readonly string[], first: string): string {
   const { state, stream } = job;
   const playlist = escapeFor(job, playlistPrefix(job));
+  // One SegmentTemplate serves every service location, so it carries every signing CDN's token.
+  const template = state.urlSigners.none
+    ? job.manifest.template
+    : state.urlSigners.templateForAll(job.manifest, stream.id, ranked, job.now, {
+        media: true,
+        keys: stream.keys.via === 'cdn',
+        xml: true,
+      });
   return steeringMpd(
-    job.manifest.template,
+    template,
     ranked.map((id) => {
       const media = cdnPrefixOf(state, stream.id, id);
       return {
