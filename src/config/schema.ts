@@ -114,6 +114,14 @@ const streamSchema = z.strictObject({
     })
     .default({ ttl: 10_000 }),
   keys: keysSchema.default({ via: 'origin' }),
+  /**
+   * Query parameters of player requests forwarded to the origin (and part of the cache key), besides
+   * the LL-HLS directives; every other parameter is dropped. E.g. ["token"] for a signed origin.
+   */
+  originQuery: z
+    .array(z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'expected a query parameter name'))
+    .max(32)
+    .default([]),
 });
 
 export const configSchema = z
@@ -159,6 +167,12 @@ export const configSchema = z
     cache: z
       .strictObject({
         maxEntries: z.number().int().min(1).default(10_000),
+        /** Byte budget of the manifest cache (estimated size of parsed manifests); LRU past it. */
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(256 * 1024 * 1024),
         /** TTL of master playlists. */
         masterTtl: duration.default(30_000),
         /** TTL of VOD (ENDLIST) media playlists. */
@@ -170,6 +184,7 @@ export const configSchema = z
       })
       .default({
         maxEntries: 10_000,
+        maxBytes: 256 * 1024 * 1024,
         masterTtl: 30_000,
         vodTtl: 300_000,
         maxStale: 30_000,

@@ -118,3 +118,14 @@ export function manifestTtl(info: ManifestInfo, rules: TtlRules, cacheControl: s
   const maxAge = originMaxAge(cacheControl);
   return maxAge === undefined ? ttl : Math.min(ttl, maxAge);
 }
+
+/**
+ * Roughly what a parsed manifest holds in memory, in bytes: its literal text twice (the template's
+ * chunks and the encoded buffers), each slot's URI strings and a fixed overhead per slot and buffer.
+ * An estimate for the cache's byte budget, not an exact heap measure.
+ */
+export function manifestBytes(m: ParsedManifest): number {
+  let bytes = 2 * m.encoded.fixedBytes + 1024;
+  for (const slot of m.template.slots) bytes += slot.absolute.length + (slot.path?.length ?? 0) + 160;
+  return bytes;
+}

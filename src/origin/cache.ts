@@ -17,6 +17,10 @@ export type CacheOutcome = 'hit' | 'miss' | 'coalesced' | 'stale';
 export interface ManifestCacheOptions<T> {
   client: Pick<OriginClient, 'fetch'>;
   maxEntries: number;
+  /** Budget of the whole cache in (estimated) bytes: least recently used entries go first. */
+  maxBytes?: number;
+  /** Estimated bytes one value holds in memory (with maxBytes). */
+  sizeOf?(value: T): number;
   /** How long past its expiry a copy may still be served while the origin fails. */
   maxStaleMs: number;
   /** How long a stale copy is served before the origin is asked again. */
@@ -59,6 +63,13 @@ export class ManifestCache<T> {
     this.now = opts.now ?? Date.now;
     this.lru = new LRUCache<string, Cached<T>, FetchContext>({
       max: opts.maxEntries,
+      ...(opts.maxBytes !== undefined && opts.sizeOf !== undefined
+        ? {
+            maxSize: opts.maxBytes,
+            sizeCalculation: (entry: Cached<T>) =>
+              Math.max(1, Math.ceil((opts.sizeOf as (value: T) => number)(entry.value))),
+          }
+        : {}),
       ttl: 1000,
       allowStale: false,
       noDeleteOnStaleGet: true,
@@ -108,6 +119,11 @@ export class ManifestCache<T> {
 
   get size(): number {
     return this.lru.size;
+  }
+
+  /** Estimated bytes held (0 without a byte budget). */
+  get bytes(): number {
+    return this.lru.calculatedSize;
   }
 
   clear(): void {

@@ -24,6 +24,7 @@ import {
   type BlockingDirectives,
 } from './blocking';
 import { sendError } from './http-errors';
+import { originQuery } from './origin-query';
 import { matchManifestRoute, type ManifestRoute } from './route';
 import type { ConfigState, Runtime } from './runtime';
 
@@ -180,9 +181,10 @@ function prepareManifest(
   const directives = blockingDirectives(route.query);
   const claims =
     route.kind === 'session' ? state.signer.verify(route.token, stream.id, runtime.now()) : undefined;
-  // CMCD is for Switchyard's policies; the origin never sees it, so it does not split the cache.
-  const originQuery = withoutQueryParam(route.query, 'CMCD');
-  const originUrl = stream.origin + route.path + (originQuery === '' ? '' : '?' + originQuery);
+  // Only the LL-HLS directives and the stream's allowlist reach the origin and the cache key (CMCD and
+  // whatever else a viewer adds never split the cache): see ./origin-query.
+  const query = originQuery(route.query, stream.originQuery);
+  const originUrl = stream.origin + route.path + (query === '' ? '' : '?' + query);
   const blocking = directives !== undefined;
   return { stream, claims, originUrl, blocking, directives, client: req.socket.remoteAddress ?? '' };
 }

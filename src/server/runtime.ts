@@ -9,7 +9,7 @@ import type { SelectionCounter } from '../health/share';
 import { configHash, createStateStore, type StateStore } from '../state';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
-import { manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
+import { manifestBytes, manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
 import { Metrics } from '../metrics';
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
@@ -280,6 +280,8 @@ export class Runtime {
     return new ManifestCache<ParsedManifest>({
       client,
       maxEntries: config.cache.maxEntries,
+      maxBytes: config.cache.maxBytes,
+      sizeOf: manifestBytes,
       maxStaleMs: config.cache.maxStale,
       errorRetryMs: config.cache.errorRetry,
       now: this.now,

@@ -220,6 +220,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
           return void hits.set(path + '?blocking', (hits.get(path + '?blocking') ?? 0) + 1);
         return playlist(LL_PLAYLIST, 'application/vnd.apple.mpegurl', { 'cache-control': 'no-cache' });
       default:
+        if (path.startsWith('/f/many/')) return playlist(LONG_PLAYLIST);
         if (path.startsWith('/f/enc/')) return encodingFault(path, req, res);
         if (path.startsWith('/f/flaky/')) {
           if (state.down) return void req.socket.destroy();

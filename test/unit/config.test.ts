@@ -92,6 +92,7 @@ describe('validateConfig', () => {
     });
     expect(cfg.cache).toEqual({
       maxEntries: 10_000,
+      maxBytes: 256 * 1024 * 1024,
       masterTtl: 30_000,
       vodTtl: 300_000,
       maxStale: 30_000,
