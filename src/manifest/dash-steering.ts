@@ -26,8 +26,11 @@ export interface DashSteering {
   readonly serverUri: string;
   /** The service location a player uses before (or without) the first steering response. */
   readonly defaultServiceLocation: string;
-  /** Whether the player must fetch the DCSM before it starts (ContentSteering@queryBeforeStart). */
-  readonly queryBeforeStart?: boolean;
+  /**
+   * Whether the player must fetch the DCSM before it starts (ContentSteering@queryBeforeStart);
+   * undefined keeps the origin's own ContentSteering@queryBeforeStart (false when it has none).
+   */
+  readonly queryBeforeStart?: boolean | undefined;
 }
 
 /** A place in a template: `offset` characters into chunk `chunk`. Never inside a slot. */
@@ -39,7 +42,8 @@ interface Position {
 interface Replacement {
   readonly start: Position;
   readonly end: Position;
-  readonly kind: 'base-url' | 'steering-replace' | 'steering-insert';
+  /** 'location': a Location or PatchLocation, repeated per service location in steering mode only. */
+  readonly kind: 'base-url' | 'location' | 'steering-replace' | 'steering-insert';
   /** For base-url: where serviceLocation goes, relative to the element's start (same in every rendering). */
   readonly serviceLocation?: AttributeSpot;
   /** For base-url: where DVB's priority and weight go (failover MPDs), relative to the element's start. */
@@ -63,6 +67,10 @@ interface Layout {
   /** The prefix bound to DVB's namespace on the MPD, and where to declare it when it is not. */
   readonly dvbPrefix: string;
   readonly dvbDeclareAt: Position | undefined;
+  /** The origin's ContentSteering@queryBeforeStart, when it had one. */
+  readonly originQueryBeforeStart: boolean;
+  /** An MPD (not a remote element or an MPD Patch, which have no MPD-level elements of their own). */
+  readonly isMpd: boolean;
 }
 
 /** DVB's DASH extensions (ETSI TS 103 285): BaseURL@dvb:priority and @dvb:weight. */
@@ -82,7 +90,7 @@ export function steeringMpd(
   const layout = layoutOf(template);
   const element =
     `<${layout.steeringName} defaultServiceLocation="${escapeXml(steering.defaultServiceLocation)}"` +
-    ` queryBeforeStart="${steering.queryBeforeStart === true ? 'true' : 'false'}">` +
+    ` queryBeforeStart="${(steering.queryBeforeStart ?? layout.originQueryBeforeStart) ? 'true' : 'false'}">` +
     `${escapeXml(steering.serverUri)}</${layout.steeringName}>`;
   return repeatBaseUrls(template, layout, locations, { steeringElement: element, dvb: false });
 }
@@ -116,8 +124,23 @@ function repeatBaseUrls(
   const first = locations[0];
   if (!first) throw new Error('no service location for the MPD');
   const marks: { at: Position; end: Position; render: () => string }[] = [];
+  // DVB attributes need the prefix declared on the MPD; documents an MPD refers to get serviceLocation only.
+  const dvb = opts.dvb && layout.isMpd;
   for (const r of layout.replacements) {
-    if (r.kind === 'base-url') {
+    if (r.kind === 'location') {
+      // MPD refreshes follow the pathway too (steering only: a failover MPD refreshes at Switchyard).
+      if (opts.steeringElement === undefined) continue;
+      marks.push({
+        at: r.start,
+        end: r.end,
+        render: () =>
+          locations
+            .map((loc) =>
+              withAttributes(renderRange(template, r.start, r.end, loc.mapSlot), r, loc.id, undefined, ''),
+            )
+            .join(r.separator),
+      });
+    } else if (r.kind === 'base-url') {
       marks.push({
         at: r.start,
         end: r.end,
@@ -128,7 +151,7 @@ function repeatBaseUrls(
                 renderRange(template, r.start, r.end, loc.mapSlot),
                 r,
                 loc.id,
-                opts.dvb ? k + 1 : undefined,
+                dvb ? k + 1 : undefined,
                 layout.dvbPrefix,
               ),
             )
@@ -143,7 +166,7 @@ function repeatBaseUrls(
       });
     }
   }
-  if (opts.dvb && layout.dvbDeclareAt) {
+  if (dvb && layout.dvbDeclareAt) {
     const at = layout.dvbDeclareAt;
     marks.push({ at, end: at, render: () => ` xmlns:${layout.dvbPrefix}="${DVB_NS}"` });
   }
@@ -220,7 +243,8 @@ function analyse(template: Template): Layout {
       slotSpan.push({ start, end: text.length });
     }
   });
-  const { root } = parseXml(text);
+  // A document an MPD refers to (remote Period, MPD Patch) may hold several top-level elements.
+  const { root: fragment } = parseXml(text, { fragment: true });
 
   /** A text offset outside every slot, as a template position. */
   const position = (offset: number): Position => {
@@ -245,20 +269,27 @@ function analyse(template: Template): Layout {
     for (const child of el.children) {
       if (!isDashNs(child.ns)) continue;
       if (child.local === 'BaseURL') {
-        const r = baseUrlReplacement(child);
+        const r = perLocation(child, 'base-url', (slot) => slot.kind === 'base-url' && slot.role === 'media');
         if (r) replacements.push(r);
       } else visit(child);
     }
   };
-  const baseUrlReplacement = (el: XmlElement): Replacement | undefined => {
-    // Exactly one slot, a CDN one, inside the element's text: the start tag is literal text.
+  /**
+   * A BaseURL (or Location, PatchLocation) holding exactly one Switchyard-mapped slot in its text: the
+   * start tag is literal text, so it can be repeated per location with its own attributes.
+   */
+  const perLocation = (
+    el: XmlElement,
+    kind: 'base-url' | 'location',
+    wanted: (slot: Slot) => boolean,
+  ): Replacement | undefined => {
     const inside = slotSpan
       .map((span, i) => ({ span, i }))
       .filter(({ span }) => span.start >= el.start && span.end <= el.end);
     const only = inside[0];
     if (inside.length !== 1 || !only || !el.textOnly) return undefined;
     const slot = slots[only.i] as Slot;
-    if (slot.kind !== 'base-url' || slot.role !== 'media' || slot.path === undefined) return undefined;
+    if (!wanted(slot) || slot.path === undefined) return undefined;
     const nameEnd = el.start + 1 + el.qname.length;
     const spot = (local: string, ns?: string): AttributeSpot => {
       const existing = attribute(el, local, ns);
@@ -269,16 +300,55 @@ function analyse(template: Template): Layout {
     return {
       start: position(el.start),
       end: position(el.end),
-      kind: 'base-url',
+      kind,
       serviceLocation: spot('serviceLocation'),
       dvbPriority: spot('priority', DVB_NS),
       dvbWeight: spot('weight', DVB_NS),
       separator: leadingWhitespace(el),
     };
   };
-  visit(root);
-
-  const ownSteering = root.children.find((c) => c.local === 'ContentSteering' && isDashNs(c.ns));
+  visit(fragment);
+  const only = fragment.children.length === 1 ? fragment.children[0] : undefined;
+  const root = only && only.local === 'MPD' && isDashNs(only.ns) ? only : undefined;
+  if (!root) {
+    // Not an MPD (a remote element, a patch): its BaseURLs per location, and nothing MPD-level.
+    replacements.sort((x, y) => x.start.chunk - y.start.chunk || x.start.offset - y.start.offset);
+    return {
+      replacements,
+      steeringName: 'ContentSteering',
+      dvbPrefix: 'dvb',
+      dvbDeclareAt: undefined,
+      originQueryBeforeStart: false,
+      isMpd: false,
+    };
+  }
+  // MPD refreshes: Location and PatchLocation carry @serviceLocation too (ISO/IEC 23009-1 5th ed.), so
+  // a steering client keeps refreshing along the pathway it follows. All lead back to the session's URL.
+  for (const child of root.children) {
+    if (!isDashNs(child.ns) || (child.local !== 'Location' && child.local !== 'PatchLocation')) continue;
+    const r = perLocation(
+      child,
+      'location',
+      (slot) => slot.kind === 'location' || slot.kind === 'patch-location',
+    );
+    if (r) replacements.push(r);
+  }
+  // The origin's ContentSteering is replaced wherever players look for it: the MPD level, and inside
+  // ServiceDescription (dash.js reads it there when the MPD level has none).
+  const steeringIn = (el: XmlElement) =>
+    el.children.filter((c) => c.local === 'ContentSteering' && isDashNs(c.ns));
+  const inDescriptions = root.children
+    .filter((c) => c.local === 'ServiceDescription' && isDashNs(c.ns))
+    .flatMap(steeringIn);
+  for (const el of inDescriptions) {
+    replacements.push({
+      start: position(el.start),
+      end: position(el.end),
+      kind: 'steering-replace',
+      separator: '',
+    });
+  }
+  const ownSteering = steeringIn(root)[0];
   if (ownSteering) {
     replacements.push({
       start: position(ownSteering.start),
@@ -306,10 +376,15 @@ function analyse(template: Template): Layout {
     while (root.scope.has(dvbPrefix)) dvbPrefix += '_';
     dvbDeclareAt = position(root.start + 1 + root.qname.length);
   }
+  const originSteering = ownSteering ?? inDescriptions[0];
   return {
     replacements,
     steeringName: (root.prefix === '' ? '' : root.prefix + ':') + 'ContentSteering',
     dvbPrefix,
     dvbDeclareAt,
+    originQueryBeforeStart:
+      originSteering !== undefined &&
+      attribute(originSteering, 'queryBeforeStart')?.value.trim().toLowerCase() === 'true',
+    isMpd: true,
   };
 }

@@ -4,7 +4,7 @@ import { parse as parseMpd } from 'mpd-parser';
 import { parseDash } from '../../src/manifest/dash';
 import { failoverMpd, steeringMpd, type ServiceLocation } from '../../src/manifest/dash-steering';
 import { render } from '../../src/manifest/template';
-import { MPD_URL, ORIGIN_BASE, mapSlot } from '../dash/rewrite';
+import { MPD_URL, ORIGIN_BASE, SESSION_PREFIX, mapSlot } from '../dash/rewrite';
 
 const FIXTURE = readFileSync(join(__dirname, '../../fixtures/media/dash/manifest.mpd'), 'utf8');
 const STEERING = { serverUri: 'https://sy.test/s/TOKEN/dash-steering.json', defaultServiceLocation: 'b' };
@@ -107,21 +107,53 @@ describe('steeringMpd', () => {
     const first = steeringMpd(template, [location('x&y'), location('b')], steering);
     expect(first).toContain(
       `<mpd:BaseURL serviceLocation="x&amp;y">${cdn('x&y').replace('&', '&amp;')}dash/</mpd:BaseURL>` +
-        `<mpd:BaseURL serviceLocation="b">${cdn('b')}dash/</mpd:BaseURL><mpd:Location>`,
+        `<mpd:BaseURL serviceLocation="b">${cdn('b')}dash/</mpd:BaseURL>` +
+        `<mpd:Location serviceLocation="x&amp;y">${SESSION_PREFIX}dash/manifest.mpd</mpd:Location>` +
+        `<mpd:Location serviceLocation="b">${SESSION_PREFIX}dash/manifest.mpd</mpd:Location>`,
     );
     expect(first).toMatch(
       /<\/mpd:Period><mpd:ContentSteering defaultServiceLocation="x&amp;y" queryBeforeStart="false">https:\/\/sy\.test\/s\/T\/dash-steering\.json\?a=1&amp;b=2<\/mpd:ContentSteering><\/mpd:MPD>$/,
     );
-    // The session's Location is not per location: it comes from the first one's mapping.
-    expect(first.match(/<mpd:Location>/g)).toHaveLength(1);
+    // Location carries @serviceLocation like BaseURL; every copy leads back to the session's URL.
     const again = steeringMpd(template, [location('c')], {
       ...steering,
       defaultServiceLocation: 'c',
       queryBeforeStart: true,
     });
-    expect(again).toContain(`<mpd:BaseURL serviceLocation="c">${cdn('c')}dash/</mpd:BaseURL><mpd:Location>`);
+    expect(again).toContain(
+      `<mpd:BaseURL serviceLocation="c">${cdn('c')}dash/</mpd:BaseURL><mpd:Location serviceLocation="c">`,
+    );
     expect(again).toContain('defaultServiceLocation="c" queryBeforeStart="true"');
     expect(again).not.toContain('serviceLocation="b"');
+  });
+
+  test('ContentSteering inside ServiceDescription is replaced too; PatchLocation per location; queryBeforeStart kept', () => {
+    const input =
+      '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" minimumUpdatePeriod="PT2S">\n' +
+      '  <PatchLocation ttl="60">patch.mpp</PatchLocation>\n' +
+      '  <ServiceDescription id="0">\n' +
+      '    <ContentSteering defaultServiceLocation="o" queryBeforeStart="true">https://steer.example/sd</ContentSteering>\n' +
+      '  </ServiceDescription>\n' +
+      '  <Period id="1"><AdaptationSet><Representation id="v" bandwidth="1"/></AdaptationSet></Period>\n' +
+      '</MPD>';
+    const { template } = parseDash(input, MPD_URL, ORIGIN_BASE);
+    const out = steeringMpd(template, [location('a'), location('b')], {
+      ...STEERING,
+      defaultServiceLocation: 'a',
+    });
+    expect(out).not.toContain('steer.example');
+    const element = `<ContentSteering defaultServiceLocation="a" queryBeforeStart="true">${STEERING.serverUri}</ContentSteering>`;
+    // Inside ServiceDescription, and at MPD level (shaka reads only that one).
+    expect(out).toContain(`<ServiceDescription id="0">\n    ${element}\n  </ServiceDescription>`);
+    expect(out).toContain(`</Period>\n  ${element}\n</MPD>`);
+    expect(out).toContain(
+      `<PatchLocation serviceLocation="a" ttl="60">${SESSION_PREFIX}dash/patch.mpp</PatchLocation>\n` +
+        `  <PatchLocation serviceLocation="b" ttl="60">${SESSION_PREFIX}dash/patch.mpp</PatchLocation>`,
+    );
+    expect(out).toContain(`<Location serviceLocation="a">${SESSION_PREFIX}dash/manifest.mpd</Location>`);
+    // The config decides when it says so.
+    const off = steeringMpd(template, [location('a')], { ...STEERING, queryBeforeStart: false });
+    expect(off).not.toContain('queryBeforeStart="true"');
   });
 
   test('no location is an error', () => {
