@@ -134,13 +134,38 @@ export function textContent(text: string, el: XmlElement): string {
   return out;
 }
 
-/** Parses an XML document (one root element) with offsets. Throws MANIFEST_INVALID when malformed. */
-export function parseXml(text: string): XmlDocument {
+/** The local name of the synthetic root that parseXml(text, { fragment: true }) returns. */
+export const FRAGMENT = '#fragment';
+
+/**
+ * Parses an XML document (one root element) with offsets. Throws MANIFEST_INVALID when malformed.
+ * With `fragment`, the text may hold any number of top-level elements (an XLink remote element entity,
+ * ISO/IEC 23009-1 §5.5.3, may hold several Periods): they become the children of a synthetic root
+ * named FRAGMENT that spans the whole text.
+ */
+export function parseXml(text: string, options: { fragment?: boolean } = {}): XmlDocument {
   const len = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   const baseScope: ReadonlyMap<string, string> = new Map([['xml', XML_NS]]);
+  if (options.fragment) {
+    root = {
+      qname: FRAGMENT,
+      prefix: '',
+      local: FRAGMENT,
+      ns: undefined,
+      attributes: [],
+      children: [],
+      start: 0,
+      contentStart: 0,
+      contentEnd: len,
+      end: len,
+      textOnly: false,
+      scope: baseScope,
+    };
+    stack.push(root);
+  }
 
   const readName = (at: number): string => {
     NAME_RE.lastIndex = at;
@@ -290,6 +315,7 @@ export function parseXml(text: string): XmlDocument {
     if (!selfClosing) stack.push(el);
     i = p;
   }
+  if (options.fragment && stack.length === 1) stack.pop();
   if (stack.length > 0) {
     const open = stack[stack.length - 1] as XmlElement;
     throw invalidXml(`<${open.qname}> is never closed (truncated?)`, text, open.start);

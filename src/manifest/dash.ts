@@ -62,6 +62,8 @@ export interface DashInfo {
 export interface DashManifest {
   readonly template: Template;
   readonly info: DashInfo;
+  /** An MPD, or a document an MPD refers to: an XLink remote element entity, an MPD Patch. */
+  readonly document?: 'mpd' | 'remote-element' | 'patch';
 }
 
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -117,6 +119,12 @@ const LEVELS = new Set(['Period', 'AdaptationSet', 'Representation', 'SubReprese
 /** Elements whose xlink:href is a remote element fetched in the session (ISO/IEC 23009-1 §5.5). */
 const XLINK_ELEMENTS = new Set(['Period', 'AdaptationSet', 'SegmentList']);
 
+/** What a remote element entity may hold (XLink on Period, AdaptationSet, SegmentList). */
+const REMOTE_ELEMENTS = new Set(['Period', 'AdaptationSet', 'SegmentList', 'EventStream']);
+/** The MPD Patch namespace (ISO/IEC 23009-1 5th edition, MPD patch; any revision). */
+const isPatchNs = (ns: string | undefined): boolean =>
+  ns !== undefined && ns.startsWith('urn:mpeg:dash:schema:mpd-patch:');
+
 /** A marker base used to test whether a relative reference stays inside a folder after resolution. */
 const MARK = 'http://mark.invalid/__switchyard_mark__/';
 
@@ -147,6 +155,18 @@ export function looksLikeDash(text: string): boolean {
 }
 
 /**
+ * Detects a document an MPD refers to (an XLink remote element entity, an MPD Patch) by its first
+ * element, after an optional BOM, XML declaration, comments and processing instructions.
+ */
+export function looksLikeDashDocument(text: string): boolean {
+  const m =
+    /^(?:\uFEFF)?(?:\s+|<\?[\s\S]*?\?>|<!--[\s\S]*?-->)*<([A-Za-z_][\w.-]*:)?(Period|AdaptationSet|SegmentList|EventStream|Patch)[\s>/]/.exec(
+      text.slice(0, 4096),
+    );
+  return m !== null;
+}
+
+/**
  * Parses an MPD into a template with one slot per URL to rewrite. `manifestUrl` is the MPD's own
  * (origin) URL; `originBase` the stream's origin base. Throws SwitchyardError MANIFEST_INVALID when the
  * text is not a usable MPD.
@@ -162,11 +182,16 @@ export function parseDash(text: string, manifestUrl: string, originBase: string)
 }
 
 function parseDashUnchecked(text: string, manifestUrl: string, originBase: string): DashManifest {
-  const { root } = parseXml(text);
-  if (root.local !== 'MPD' || !isDashNs(root.ns)) {
-    throw invalidXml(`root element is <${root.qname}>, not <MPD>`, text, root.start);
-  }
-  const dash = (el: XmlElement): boolean => isDashNs(el.ns);
+  const { root } = parseXml(text, { fragment: true });
+  const top = root.children;
+  const mpd = top.length === 1 && top[0]?.local === 'MPD' && isDashNs(top[0].ns) ? top[0] : undefined;
+  if (mpd) return parseMpdDocument(text, mpd, manifestUrl, originBase);
+  return parseRemoteDocument(text, root, manifestUrl, originBase);
+}
+
+/** The rewriting machinery shared by MPDs and the documents an MPD refers to. */
+function rewriter(text: string, manifestUrl: string, originBase: string, root: XmlElement) {
+  const dash = (el: XmlElement): boolean => isDashNs(el.ns) || isPatchNs(el.ns);
   const edits: Edit[] = [];
   const slotFor = (kind: SlotKind, role: SlotRole, raw: string, absolute: string): Slot => {
     const path = relativeTo(originBase, absolute);
@@ -333,6 +358,60 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
     return candidates;
   };
 
+  /** Location and PatchLocation children of `el` go back through Switchyard; ContentSteering is made absolute. */
+  const refreshes = (el: XmlElement): void => {
+    for (const child of el.children) {
+      if (!dash(child)) continue;
+      if (child.local === 'Location' || child.local === 'PatchLocation') {
+        const span = textSpan(child);
+        if (span && isHttp(span.value)) {
+          const kind: SlotKind = child.local === 'Location' ? 'location' : 'patch-location';
+          const slot = slotFor(
+            kind,
+            'playlist',
+            text.slice(span.start, span.end),
+            resolveUri(manifestUrl, span.value),
+          );
+          edits.push({ start: span.start, end: span.end, slot });
+        }
+      } else if (child.local === 'ContentSteering') {
+        const span = textSpan(child);
+        if (span && isHttp(span.value)) {
+          const slot = slotFor(
+            'steering',
+            'absolute',
+            text.slice(span.start, span.end),
+            resolveUri(manifestUrl, span.value),
+          );
+          // Left on the steering server, but made absolute: relative to the MPD it would reach Switchyard.
+          edits.push({ start: span.start, end: span.end, slot: { ...slot, path: undefined } });
+        }
+      }
+    }
+  };
+
+  return { dash, edits, slotFor, levelBases, baseFrom, walk, xlink, segmentInfo, refreshes };
+}
+
+/** The folder of a document's URL as a base rendered on the CDN (relative references stay as written). */
+function folderBase(manifestUrl: string, originBase: string): Base {
+  const folder = resolveUri(manifestUrl, './');
+  const path = relativeTo(originBase, folder);
+  return path === undefined ? { url: folder, zone: 'kept' } : { url: folder, zone: 'mapped', path };
+}
+
+function parseMpdDocument(
+  text: string,
+  root: XmlElement,
+  manifestUrl: string,
+  originBase: string,
+): DashManifest {
+  const { dash, edits, slotFor, levelBases, baseFrom, walk, refreshes } = rewriter(
+    text,
+    manifestUrl,
+    originBase,
+    root,
+  );
   // The MPD level: its BaseURLs resolve against the MPD's own URL, which the player reached through
   // Switchyard; without one, insert a BaseURL for the MPD's folder, rendered on the CDN.
   const mpdUrlBase: Base = { url: manifestUrl, zone: 'switchyard' };
@@ -354,34 +433,7 @@ function parseDashUnchecked(text: string, manifestUrl: string, originBase: strin
       slot: { ...slotFor('base-url', 'media', '', folder), original: '' },
     });
   }
-  for (const child of root.children) {
-    if (!dash(child)) continue;
-    if (child.local === 'Location' || child.local === 'PatchLocation') {
-      const span = textSpan(child);
-      if (span && isHttp(span.value)) {
-        const kind: SlotKind = child.local === 'Location' ? 'location' : 'patch-location';
-        const slot = slotFor(
-          kind,
-          'playlist',
-          text.slice(span.start, span.end),
-          resolveUri(manifestUrl, span.value),
-        );
-        edits.push({ start: span.start, end: span.end, slot });
-      }
-    } else if (child.local === 'ContentSteering') {
-      const span = textSpan(child);
-      if (span && isHttp(span.value)) {
-        const slot = slotFor(
-          'steering',
-          'absolute',
-          text.slice(span.start, span.end),
-          resolveUri(manifestUrl, span.value),
-        );
-        // Left on the steering server, but made absolute: relative to the MPD it would reach Switchyard.
-        edits.push({ start: span.start, end: span.end, slot: { ...slot, path: undefined } });
-      }
-    }
-  }
+  refreshes(root);
   if (live && !root.children.some((c) => c.local === 'Location' && dash(c))) {
     edits.push({
       start: insertAt.offset,
@@ -416,6 +468,62 @@ function durations(root: XmlElement): { dvrWindowMs?: number; totalDuration?: nu
   return {
     ...(tsbd !== undefined ? { dvrWindowMs: tsbd } : {}),
     ...(mpd !== undefined ? { totalDuration: mpd / 1000 } : {}),
+  };
+}
+
+/**
+ * A document an MPD refers to, rewritten like the MPD (ISO/IEC 23009-1): an XLink remote element entity
+ * (Period@xlink:href and the like: one or more Period, AdaptationSet or SegmentList elements), or an MPD
+ * Patch (PatchLocation; root Patch, its add/replace operations holding MPD elements). Their BaseURLs and
+ * segment URLs under the origin go to the session's CDN, their Location/PatchLocation back through
+ * Switchyard; relative references resolve, once merged into the MPD, against the MPD's own BaseURLs
+ * (already on the CDN), so they stay as written while they stay inside the document's folder.
+ */
+function parseRemoteDocument(
+  text: string,
+  fragment: XmlElement,
+  manifestUrl: string,
+  originBase: string,
+): DashManifest {
+  const top = fragment.children;
+  const first = top[0];
+  const isPatch = top.length === 1 && first?.local === 'Patch' && isPatchNs(first.ns);
+  const remote = top.length > 0 && top.every((c) => REMOTE_ELEMENTS.has(c.local) && isDashNs(c.ns));
+  if (!isPatch && !remote) {
+    throw invalidXml(
+      first
+        ? `root element is <${first.qname}>, not <MPD> (nor a remote Period/AdaptationSet or an MPD Patch)`
+        : 'no root element',
+      text,
+      first?.start ?? 0,
+    );
+  }
+  const r = rewriter(text, manifestUrl, originBase, fragment);
+  const bases = [folderBase(manifestUrl, originBase)];
+  const container = (el: XmlElement): void => {
+    r.refreshes(el);
+    // walk() reads `el`'s own BaseURLs as a level, its Periods/AdaptationSets/Representations below,
+    // and its segment information.
+    r.walk(el, bases);
+  };
+  if (isPatch) {
+    for (const op of (first as XmlElement).children) {
+      if (op.local === 'add' || op.local === 'replace') container(op);
+    }
+  } else {
+    container(fragment);
+  }
+  return {
+    template: buildTemplate(text, r.edits),
+    info: {
+      protocol: 'dash',
+      kind: 'media',
+      live: false,
+      minimumUpdatePeriodMs: undefined,
+      newestSegmentPath: undefined,
+      liveTtlMs: 5000,
+    },
+    document: isPatch ? 'patch' : 'remote-element',
   };
 }
 

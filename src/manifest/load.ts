@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors';
-import { escapeXml, looksLikeDash, parseDash } from './dash';
+import { escapeXml, looksLikeDash, looksLikeDashDocument, parseDash } from './dash';
 import { looksLikeHls, parseHls, type BlockingEdge } from './hls';
 import { encodeTemplate, type EncodedTemplate, type Template } from './template';
 
@@ -42,6 +42,8 @@ export interface ParsedManifest {
    * paths (XML for DASH); undefined when the text needs no escaping (HLS).
    */
   readonly escape?: (text: string) => string;
+  /** A DASH document an MPD refers to (XLink remote element, MPD Patch) rather than an MPD. */
+  readonly dashDocument?: 'remote-element' | 'patch';
 }
 
 const HLS_TYPES = /^(application\/(vnd\.apple\.mpegurl|x-mpegurl)|audio\/(x-)?mpegurl)/i;
@@ -66,14 +68,20 @@ export function parseManifest(
       contentType: 'application/vnd.apple.mpegurl',
     };
   }
-  if (looksLikeDash(text)) {
-    const { template, info } = parseDash(text, manifestUrl, originBase);
+  if (looksLikeDash(text) || looksLikeDashDocument(text)) {
+    const { template, info, document } = parseDash(text, manifestUrl, originBase);
     return {
       template,
       encoded: encodeTemplate(template),
       info,
-      contentType: 'application/dash+xml',
+      contentType:
+        document === 'patch'
+          ? 'application/dash-patch+xml'
+          : document === 'remote-element'
+            ? 'application/xml'
+            : 'application/dash+xml',
       escape: escapeXml,
+      ...(document === undefined || document === 'mpd' ? {} : { dashDocument: document }),
     };
   }
   if (contentType && DASH_TYPES.test(contentType)) {

@@ -282,3 +282,35 @@ describe('undeclared namespace prefixes', () => {
     expect(out).toContain(`<BaseURL>${CDN_PREFIX}dash/</BaseURL>`);
   });
 });
+
+describe('documents an MPD refers to', () => {
+  const period = `<Period xmlns="urn:mpeg:dash:schema:mpd:2011" id="x"><BaseURL>${ORIGIN_BASE}ads/</BaseURL></Period>`;
+  const patch =
+    '<Patch xmlns="urn:mpeg:dash:schema:mpd-patch:2020" xmlns:p="urn:ietf:params:xml:schema:patchops" mpdId="m" originalPublishTime="2026-01-01T00:00:00Z" publishTime="2026-01-01T00:00:02Z">' +
+    '<p:replace sel="/MPD/PatchLocation[1]"><PatchLocation>next.mpp</PatchLocation></p:replace></Patch>';
+
+  it('a remote Period and an MPD Patch are rewritten like MPDs, with their own content types', () => {
+    const remote = parseManifest(
+      period + period.replace('id="x"', 'id="y"'),
+      MPD_URL,
+      ORIGIN_BASE,
+      'text/xml',
+    );
+    expect(remote.contentType).toBe('application/xml');
+    expect(remote.dashDocument).toBe('remote-element');
+    expect(remote.template.slots.map((s) => s.kind)).toEqual(['base-url', 'base-url']);
+    const p = parseManifest(patch, MPD_URL, ORIGIN_BASE, undefined);
+    expect(p.contentType).toBe('application/dash-patch+xml');
+    expect(p.template.slots).toEqual([
+      expect.objectContaining({ kind: 'patch-location', role: 'playlist', path: 'dash/next.mpp' }),
+    ]);
+  });
+
+  it('anything else is still refused with MANIFEST_INVALID', () => {
+    expectInvalid(`<Representation xmlns="urn:mpeg:dash:schema:mpd:2011" id="v"/>`);
+    expectInvalid('<Patch xmlns="urn:example:other"/>');
+    expect(() => parseManifest('<Period><x></Period>', MPD_URL, ORIGIN_BASE, undefined)).toThrow(
+      expect.objectContaining({ code: 'MANIFEST_INVALID' }),
+    );
+  });
+});
