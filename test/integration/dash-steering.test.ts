@@ -107,7 +107,11 @@ test('the DCSM follows the spec, reads the DASH query signals and puts a dead CD
 test('a dynamic MPD keeps its session Location and its steering', async () => {
   const res = await get(`${stack.url}dash-live/manifest.mpd`);
   expect(res.status).toBe(200);
-  const location = /<Location>([^<]+)<\/Location>/.exec(res.body)?.[1] as string;
+  // One Location per service location (@serviceLocation), each back to the session's URL.
+  const locations = [...res.body.matchAll(/<Location serviceLocation="([^"]+)">([^<]+)<\/Location>/g)];
+  expect(locations.map((m) => m[1]).sort()).toEqual(['a', 'b']);
+  expect(new Set(locations.map((m) => m[2])).size).toBe(1);
+  const location = locations[0]?.[2] as string;
   expect(location).toMatch(/\/s\/[^/]+\/dash-live\/manifest\.mpd$/);
   const again = await get(new URL(location, stack.url).href);
   expect(again.status).toBe(200);
