@@ -10,6 +10,7 @@ import type {
   PolicyIssue,
   SharedPolicyState,
 } from './types';
+import { createPolicyState } from '../state/policy-state';
 import { weightedPolicy } from './weighted';
 import { failoverPolicy } from './failover';
 import { rulesPolicy } from './rules';
@@ -17,21 +18,21 @@ import { capacityPolicy } from './capacity';
 import { costPolicy } from './cost';
 import { qoePolicy } from './qoe';
 import { splitPolicy } from './split';
-import { SessionMemory, stickyPolicy, withStickiness, type SessionMemoryOptions } from './session-memory';
-import { InMemoryVolumeLedger, type VolumeLedger } from './ledger';
+import { stickyPolicy, withStickiness } from './sticky';
 
 export type { PolicyIssue } from './types';
-
-export interface PolicyRegistryOptions {
-  /** Size and age bounds of the session memory (stickiness, previous CDN). */
-  readonly sessions?: SessionMemoryOptions;
-  /** Where delivered volume is kept; default in-process. */
-  readonly ledger?: VolumeLedger;
-}
 
 export interface ResolveOptions {
   /** Folder that relative `module` paths resolve against: the config file's folder. Default: cwd. */
   readonly baseDir?: string;
+}
+
+export interface CreateOptions extends ResolveOptions {
+  /**
+   * The state the policy reads and writes (session memory, volume ledger, scores): pass the same one
+   * to every config's policy so a reload keeps it. Default: a new in-process state.
+   */
+  readonly state?: SharedPolicyState;
 }
 
 type Path = (string | number)[];
@@ -50,27 +51,12 @@ interface Resolved {
 /**
  * Policies by type name, plus custom policies loaded from module paths. Built-ins register here; config
  * names them as `policy: { type, ...options }` or `policy: { module: ./file.js, options: {...} }`.
- * The registry also owns the state that outlives one config (session memory, volume ledger, scores),
- * so keep one registry for the life of the process and build every config's policy with it.
+ * The registry holds factories only; the state policies keep (src/state) is handed to create().
  */
 export class PolicyRegistry {
   // The factories' option types differ; the registry only hands each its own validated options.
   private readonly factories = new Map<string, PolicyFactory<unknown>>();
   private readonly modules = new Map<string, PolicyFactory<unknown>>();
-  private sharedState: SharedPolicyState | undefined;
-  private external: { sessions: SessionMemory; ledger: VolumeLedger } | undefined;
-
-  constructor(private readonly options: PolicyRegistryOptions = {}) {}
-
-  /**
-   * Puts the session memory and volume ledger of a state store (src/state; shared by a fleet) under
-   * every policy. Only before the first policy is built: returns false, and changes nothing, after.
-   */
-  useState(state: { sessions: SessionMemory; ledger: VolumeLedger }): boolean {
-    if (this.sharedState) return false;
-    this.external = state;
-    return true;
-  }
 
   register<O>(factory: PolicyFactory<O>): this {
     if (this.factories.has(factory.type))
@@ -81,22 +67,6 @@ export class PolicyRegistry {
 
   types(): string[] {
     return [...this.factories.keys()];
-  }
-
-  /** Long-lived state handed to policies; created on first use (validation alone never needs it). */
-  get shared(): SharedPolicyState {
-    if (!this.sharedState) {
-      const objects = new Map<string, unknown>();
-      this.sharedState = {
-        sessions: this.external?.sessions ?? new SessionMemory(this.options.sessions),
-        ledger: this.external?.ledger ?? this.options.ledger ?? new InMemoryVolumeLedger(),
-        get<T>(key: string, init: () => T): T {
-          if (!objects.has(key)) objects.set(key, init());
-          return objects.get(key) as T;
-        },
-      };
-    }
-    return this.sharedState;
   }
 
   /** Validates a policy config (recursively, through children) and returns every problem with its path. */
@@ -157,12 +127,13 @@ export class PolicyRegistry {
     config: unknown,
     cdnIds: readonly string[],
     at: Path = [],
-    options: ResolveOptions = {},
+    options: CreateOptions = {},
   ): CdnSelectionPolicy {
-    const policy = this.build(config, cdnIds, at, options.baseDir ?? process.cwd());
+    const state = options.state ?? createPolicyState();
+    const policy = this.build(config, cdnIds, at, options.baseDir ?? process.cwd(), state);
     const isSticky = isType(config, 'sticky');
-    const root = isSticky ? policy : withStickiness(policy, this.shared.sessions, { minDwellMs: 0 });
-    const ledger = this.shared.ledger;
+    const root = isSticky ? policy : withStickiness(policy, state.sessions, { minDwellMs: 0 });
+    const ledger = state.ledger;
     return {
       name: root.name,
       select: (req) => root.select(req),
@@ -174,7 +145,13 @@ export class PolicyRegistry {
     };
   }
 
-  private build(config: unknown, cdnIds: readonly string[], at: Path, baseDir: string): CdnSelectionPolicy {
+  private build(
+    config: unknown,
+    cdnIds: readonly string[],
+    at: Path,
+    baseDir: string,
+    state: SharedPolicyState,
+  ): CdnSelectionPolicy {
     const resolved = this.resolve(config, cdnIds, at, { baseDir });
     const first = resolved.issues[0];
     if (first) throw new Error(`invalid policy at ${first.path.join('.')}: ${first.message}`);
@@ -188,8 +165,9 @@ export class PolicyRegistry {
           cdnIds,
           [...at, ...(ref.kind === 'module' ? ['options'] : []), ...childPath],
           baseDir,
+          state,
         ),
-      shared: this.shared,
+      shared: state,
     };
     return found.factory.create(found.factory.options.parse(ref.options), ctx);
   }
@@ -383,8 +361,8 @@ function setAt(obj: unknown, at: Path, value: unknown): unknown {
   return { ...record, [head]: setAt(record[head], rest, value) };
 }
 
-export function builtinPolicies(options: PolicyRegistryOptions = {}): PolicyRegistry {
-  return new PolicyRegistry(options)
+export function builtinPolicies(): PolicyRegistry {
+  return new PolicyRegistry()
     .register(weightedPolicy)
     .register(failoverPolicy)
     .register(rulesPolicy)

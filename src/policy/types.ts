@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
-import type { SessionMemory } from './session-memory';
-import type { VolumeLedger } from './ledger';
+import type { SharedPolicyState } from '../state/policy-state';
+
+export type { SharedPolicyState } from '../state/policy-state';
 
 export type CdnId = string;
 
@@ -19,7 +20,17 @@ export interface CdnView {
 }
 
 export interface SelectionRequest {
-  readonly session: { readonly id: string; readonly startedAt: number; readonly previous?: CdnId };
+  readonly session: {
+    readonly id: string;
+    readonly startedAt: number;
+    readonly previous?: CdnId;
+    /**
+     * Asked by the stickiness layer before it moves the session from a healthy CDN to another: a
+     * reason to stay instead (e.g. the new CDN does not serve the live playlist's newest segment yet),
+     * or undefined to let it move. Set by the server for live rewrite-mode playlists.
+     */
+    readonly vetoSwitch?: (from: CdnId, to: CdnId) => string | undefined;
+  };
   readonly client: {
     readonly ip: string;
     readonly country?: string;
@@ -91,23 +102,15 @@ export interface CdnSelectionPolicy {
   observe?(event: PolicyEvent): void;
 }
 
-/**
- * In-process state that outlives one config: the registry owns it, so a config reload builds new
- * policies over the same session memory, volume ledger and scores.
- */
-export interface SharedPolicyState {
-  readonly sessions: SessionMemory;
-  readonly ledger: VolumeLedger;
-  /** One long-lived object per key (e.g. 'qoe:scores'), created on first use. */
-  get<T>(key: string, init: () => T): T;
-}
-
 export interface PolicyContext {
   /** Configured CDN ids, in config order. */
   readonly cdnIds: readonly CdnId[];
   /** Builds a child policy from a nested policy config (for composing policies). */
   createChild(config: unknown, path: readonly (string | number)[]): CdnSelectionPolicy;
-  /** State that survives config reloads (session memory, volume ledger, scores). */
+  /**
+   * State that survives config reloads (session memory, volume ledger, scores), owned by the state
+   * store (src/state) and handed in here; policies keep no state of their own beyond it.
+   */
   readonly shared: SharedPolicyState;
 }
 

@@ -36,36 +36,26 @@ export function decide(
   vetoSwitch?: SwitchVeto,
 ): Selection {
   const now = runtime.now();
-  const cdns = runtime.cdnViews(now);
-  const memory = runtime.policies.shared.sessions;
-  const prior = vetoSwitch ? memory.get(input.sessionId, now) : undefined;
-  let selection = state.policy.select({
+  const selection = state.policy.select({
     session: {
       id: input.sessionId,
       startedAt: input.startedAt,
-      ...(input.previous === undefined ? {} : { previous: input.previous }),
+      previous: input.previous,
+      // The stickiness layer asks it before a move, so session memory never records a refused one.
+      vetoSwitch,
     },
     client: {
       ip: input.req.socket.remoteAddress ?? '',
       userAgent: input.req.headers['user-agent'],
       headers: input.req.headers as Record<string, string | undefined>,
-      ...(input.cmcd === undefined ? {} : { cmcd: input.cmcd }),
+      cmcd: input.cmcd,
     },
     stream: { id: input.streamId, protocol: input.protocol, live: input.live },
-    cdns,
+    cdns: runtime.cdnViews(now),
     now,
   });
   if (!state.cdns.has(selection.cdn)) {
     throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
-  }
-  const switched = selection.switched;
-  if (switched && vetoSwitch && cdns.find((c) => c.id === switched.from)?.healthy) {
-    const veto = vetoSwitch(switched.from, switched.to);
-    if (veto !== undefined) {
-      selection = { cdn: switched.from, reason: `${veto} (wanted ${switched.to}: ${selection.reason})` };
-      // The policy's memory already moved the session: put it back where it stays.
-      if (prior) memory.set(input.sessionId, { ...prior, seenAt: now });
-    }
   }
   if (placesSegments) {
     runtime.share.record(selection.cdn, now);

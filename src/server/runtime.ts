@@ -5,8 +5,9 @@ import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
 import type { CdnSelectionPolicy } from '../policy/types';
 import { Agent } from 'undici';
 import { HealthMonitor, httpProber, type MonitoredCdn, type Prober } from '../health/monitor';
-import type { SelectionCounter } from '../health/share';
+import type { SelectionCounter } from '../state/share';
 import { configHash, createStateStore, type StateStore } from '../state';
+import { createPolicyState, type SharedPolicyState } from '../state/policy-state';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestBytes, manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
@@ -73,6 +74,8 @@ export class Runtime {
   /** State shared with the other instances (in-process only by default). */
   readonly store: StateStore;
   readonly policies: PolicyRegistry;
+  /** Session memory, volume ledger and scores every config's policy is built over (the store's). */
+  readonly policyState: SharedPolicyState;
   readonly now: () => number;
   private current!: ConfigState;
   private client!: OriginClient;
@@ -125,11 +128,7 @@ export class Runtime {
       registry: this.metrics.registry,
     });
     this.share = this.store.selections;
-    if (!this.policies.useState(this.store))
-      this.logger.warn(
-        { event: 'state_store' },
-        'policy registry already in use: session memory and volume ledger stay in-process',
-      );
+    this.policyState = createPolicyState({ sessions: this.store.sessions, ledger: this.store.ledger });
     this.store.attachHealth(this.monitor);
     this.apply(config);
   }
@@ -204,7 +203,7 @@ export class Runtime {
 
   private apply(config: Config): void {
     const cdnIds = config.cdns.map((c) => c.id);
-    const policy = this.policies.create(config.policy, cdnIds, ['policy']);
+    const policy = this.policies.create(config.policy, cdnIds, ['policy'], { state: this.policyState });
     const signer = new TokenSigner(config.secrets, config.session.maxAge);
     const previous = this.current as ConfigState | undefined;
 

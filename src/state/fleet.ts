@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { SelectionShare, type SelectionCounter } from '../health/share';
-import { periodEnd, periodStart, type BillingPeriod, type VolumeLedger } from '../policy/ledger';
+import { SelectionShare, type SelectionCounter } from './share';
+import { periodEnd, periodStart, type BillingPeriod, type VolumeLedger } from './ledger';
 import {
   MAX_HANDOFFS,
   SessionMemory,
   type SessionHandoff,
   type SessionMemoryOptions,
   type SessionRecord,
-} from '../policy/session-memory';
+} from './session-memory';
 import type { InstanceInfo } from './types';
 
 /*

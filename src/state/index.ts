@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema';
-import type { SessionMemoryOptions } from '../policy/session-memory';
+import type { SessionMemoryOptions } from './session-memory';
 import { MemoryStateStore } from './memory';
 import { RedisStateStore } from './redis';
 import type { StateStore } from './types';

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
-import { SelectionShare } from '../health/share';
-import { InMemoryVolumeLedger } from '../policy/ledger';
-import { SessionMemory, type SessionMemoryOptions } from '../policy/session-memory';
+import { SelectionShare } from './share';
+import { InMemoryVolumeLedger } from './ledger';
+import { SessionMemory, type SessionMemoryOptions } from './session-memory';
 import type { InstanceInfo, StateStatus, StateStore } from './types';
 
 /** The default: one instance, nothing to run; exactly the in-process state Switchyard always had. */

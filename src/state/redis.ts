@@ -3,7 +3,7 @@ import { Cluster, Redis, type ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthMonitor, SharedHealth } from '../health/monitor';
-import type { SessionMemoryOptions, SessionRecord } from '../policy/session-memory';
+import type { SessionMemoryOptions, SessionRecord } from './session-memory';
 import {
   FleetLedger,
   FleetShare,

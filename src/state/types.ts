@@ -1,7 +1,7 @@
 import type { HealthMonitor } from '../health/monitor';
-import type { SelectionCounter } from '../health/share';
-import type { VolumeLedger } from '../policy/ledger';
-import type { SessionMemory } from '../policy/session-memory';
+import type { SelectionCounter } from './share';
+import type { VolumeLedger } from './ledger';
+import type { SessionMemory } from './session-memory';
 
 /** One Switchyard instance as the fleet sees it (heartbeat in the state store). */
 export interface InstanceInfo {

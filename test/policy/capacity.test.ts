@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { SelectionShare } from '../../src/health/share';
+import { SelectionShare } from '../../src/state/share';
 import { SessionCounter } from '../../src/policy/capacity';
 import type { CdnView } from '../../src/policy/types';
 import { build, cdn, issues, request } from './helpers';

@@ -1,5 +1,5 @@
 import { builtinPolicies } from '../../src/policy/registry';
-import { InMemoryVolumeLedger, periodStart } from '../../src/policy/ledger';
+import { InMemoryVolumeLedger, periodStart } from '../../src/state/ledger';
 import { BYTES_PER_GB } from '../../src/policy/cost';
 import { cdn, issues, request } from './helpers';
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { validateConfig, ConfigError } from '../../src/config/load';
 import { builtinPolicies } from '../../src/policy/registry';
+import { createPolicyState } from '../../src/state/policy-state';
 import { baseConfig, build, cdn, issues, request } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -124,8 +125,8 @@ describe('root policy', () => {
   });
 
   it('feeds delivery events into the shared volume ledger', () => {
-    const registry = builtinPolicies();
-    const policy = registry.create({ type: 'weighted' }, ['a'], ['policy']);
+    const state = createPolicyState();
+    const policy = builtinPolicies().create({ type: 'weighted' }, ['a'], ['policy'], { state });
     policy.observe?.({
       kind: 'delivery',
       sessionId: 's',
@@ -135,6 +136,6 @@ describe('root policy', () => {
       bitrateBps: 2_000_000,
       at: Date.UTC(2025, 0, 10),
     });
-    expect(registry.shared.ledger.delivered('a', 'month', Date.UTC(2025, 0, 20))).toBe(1_000_000);
+    expect(state.ledger.delivered('a', 'month', Date.UTC(2025, 0, 20))).toBe(1_000_000);
   });
 });

@@ -4,7 +4,7 @@ import {
   type MonitoredCdn,
   type ProbeResult,
 } from '../../src/health/monitor';
-import { SelectionShare } from '../../src/health/share';
+import { SelectionShare } from '../../src/state/share';
 
 const probe = { path: '/healthz', interval: 1000, timeout: 500, rise: 2, fall: 3, maxStatus: 400 };
 const cdn = (id: string, over: Partial<MonitoredCdn> = {}): MonitoredCdn => ({

@@ -1,4 +1,5 @@
-import { SessionMemory, withStickiness } from '../../src/policy/session-memory';
+import { SessionMemory } from '../../src/state/session-memory';
+import { withStickiness } from '../../src/policy/sticky';
 import type { CdnSelectionPolicy, PolicyEvent, SelectionRequest } from '../../src/policy/types';
 import { build, cdn, issues, request } from './helpers';
 
@@ -73,6 +74,34 @@ describe('withStickiness', () => {
     inner.next = 'b';
     const sel = policy.select(request({ now: t0 + 1000, cdns: [cdn('a', { healthy: false }), cdn('b')] }));
     expect(sel).toMatchObject({ cdn: 'b', switched: { from: 'a', to: 'b' } });
+  });
+
+  it('stays when the request vetoes a move off a healthy CDN, and remembers the CDN it stayed on', () => {
+    const inner = scripted();
+    const memory = new SessionMemory({ now: () => t0 });
+    const policy = withStickiness(inner, memory, { minDwellMs: 0 });
+    policy.select(request({ now: t0 }));
+    inner.next = 'b';
+    const asked: string[] = [];
+    const vetoSwitch = (from: string, to: string) => {
+      asked.push(`${from}->${to}`);
+      return `stayed on ${from}: ${to} does not serve the newest segment`;
+    };
+    const base = request({ now: t0 + 1_000 });
+    const stayed = policy.select({ ...base, session: { ...base.session, vetoSwitch } });
+    expect(asked).toEqual(['a->b']);
+    expect(stayed).toEqual({
+      cdn: 'a',
+      reason: 'stayed on a: b does not serve the newest segment (wanted b: wants b)',
+    });
+    expect(memory.get('s1', t0 + 1_000)).toMatchObject({ cdn: 'a', since: t0 });
+    expect(inner.events).toEqual([{ kind: 'assigned', sessionId: 's1', cdn: 'a', at: t0 + 1_000 }]);
+
+    // Without a veto the move happens; from an unhealthy CDN the veto is not asked.
+    const unhealthy = request({ now: t0 + 2_000, cdns: [cdn('a', { healthy: false }), cdn('b')] });
+    const left = policy.select({ ...unhealthy, session: { ...unhealthy.session, vetoSwitch } });
+    expect(left).toMatchObject({ cdn: 'b', switched: { from: 'a', to: 'b' } });
+    expect(asked).toEqual(['a->b']);
   });
 
   it('counts dwell from the first time the session got its CDN', () => {

@@ -1,5 +1,3 @@
-import type { CdnId } from './types';
-
 /** A billing period: commits are per calendar month (UTC) in most CDN contracts; `day` suits tests and trials. */
 export type BillingPeriod = 'month' | 'day';
 
@@ -26,9 +24,9 @@ export function periodEnd(period: BillingPeriod, at: number): number {
  */
 export interface VolumeLedger {
   /** Records `bytes` delivered (estimated) by `cdn` at time `at`. */
-  add(cdn: CdnId, bytes: number, at: number): void;
+  add(cdn: string, bytes: number, at: number): void;
   /** Bytes delivered by `cdn` in the billing period that contains `at`. */
-  delivered(cdn: CdnId, period: BillingPeriod, at: number): number;
+  delivered(cdn: string, period: BillingPeriod, at: number): number;
 }
 
 /**
@@ -36,11 +34,11 @@ export interface VolumeLedger {
  * `keepDays` are dropped, so memory stays bounded (CDNs x days).
  */
 export class InMemoryVolumeLedger implements VolumeLedger {
-  private readonly days = new Map<CdnId, Map<number, number>>();
+  private readonly days = new Map<string, Map<number, number>>();
 
   constructor(private readonly keepDays = 40) {}
 
-  add(cdn: CdnId, bytes: number, at: number): void {
+  add(cdn: string, bytes: number, at: number): void {
     if (!(bytes > 0) || !Number.isFinite(bytes)) return;
     let perDay = this.days.get(cdn);
     if (!perDay) {
@@ -56,7 +54,7 @@ export class InMemoryVolumeLedger implements VolumeLedger {
     }
   }
 
-  delivered(cdn: CdnId, period: BillingPeriod, at: number): number {
+  delivered(cdn: string, period: BillingPeriod, at: number): number {
     const perDay = this.days.get(cdn);
     if (!perDay) return 0;
     const from = periodStart(period, at);

@@ -1,88 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { duration } from '../config/duration';
-import type {
-  CdnId,
-  CdnSelectionPolicy,
-  PolicyEvent,
-  PolicyFactory,
-  Selection,
-  SelectionRequest,
-} from './types';
-
-export interface SessionRecord {
-  /** The CDN the session was last given. */
-  readonly cdn: CdnId;
-  /** When it was first given that CDN (dwell time starts here). */
-  readonly since: number;
-  readonly lastReason: string;
-  /** When the session was last seen. */
-  readonly seenAt: number;
-  /**
-   * The CDNs the session left, newest first (at most MAX_HANDOFFS), each with where its segments end
-   * in every playlist that listed some from it: what keeps a re-rendered playlist's already-listed
-   * segments on the CDN they were first listed with. The policy layer only carries them along.
-   */
-  readonly handoffs?: readonly SessionHandoff[];
-}
-
-export interface SessionHandoff {
-  readonly cdn: CdnId;
-  readonly at: number;
-  /** Opaque to policies: playlist key → first media sequence number no longer on `cdn`. */
-  readonly points: Readonly<Record<string, number>>;
-}
-
-/** Moves remembered per session: more than a playlist window's worth of flapping is not kept. */
-export const MAX_HANDOFFS = 8;
-
-export interface SessionMemoryOptions {
-  /** Most sessions remembered; the least recently seen go first. */
-  readonly max?: number;
-  /** A session not seen for this long is forgotten (a live player reloads every few seconds). */
-  readonly ttlMs?: number;
-  /** Clock of the cache's own TTL bookkeeping; the same clock as SelectionRequest.now. */
-  readonly now?: () => number;
-}
-
-/**
- * Per-instance memory of which CDN each session has, bounded in size and age. It is an optimisation,
- * not a source of truth: sessions stay stateless (any instance serves any session), and a session an
- * instance does not remember simply has no previous CDN there.
- */
-export class SessionMemory {
-  readonly ttlMs: number;
-  private readonly cache: LRUCache<string, SessionRecord>;
-
-  constructor(options: SessionMemoryOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 10 * 60_000;
-    const clock = options.now ?? Date.now;
-    this.cache = new LRUCache<string, SessionRecord>({
-      max: options.max ?? 20_000,
-      ttl: this.ttlMs,
-      // Checking staleness on get is enough; no timers per entry.
-      ttlAutopurge: false,
-      perf: { now: clock },
-    });
-  }
-
-  get(sessionId: string, now: number): SessionRecord | undefined {
-    const rec = this.cache.get(sessionId);
-    return rec !== undefined && now - rec.seenAt <= this.ttlMs ? rec : undefined;
-  }
-
-  set(sessionId: string, record: SessionRecord): void {
-    this.cache.set(sessionId, record);
-  }
-
-  delete(sessionId: string): void {
-    this.cache.delete(sessionId);
-  }
-
-  get size(): number {
-    return this.cache.size;
-  }
-}
+import { MAX_HANDOFFS, type SessionMemory } from '../state/session-memory';
+import type { CdnSelectionPolicy, PolicyEvent, PolicyFactory, Selection, SelectionRequest } from './types';
 
 export interface StickinessOptions {
   /** A session keeps its CDN at least this long while that CDN is healthy. 0: never hold it back. */
@@ -94,6 +13,7 @@ export interface StickinessOptions {
  * `session.previous`; when it picks another one while the previous CDN is healthy and the session has
  * been on it for less than `minDwellMs`, the session stays. A real move is reported in
  * `Selection.switched`, which the server logs (one line per switch). An unhealthy CDN is left at once.
+ * A move off a healthy CDN that the request's `session.vetoSwitch` refuses does not happen either.
  */
 export function withStickiness(
   policy: CdnSelectionPolicy,
@@ -126,7 +46,13 @@ export function withStickiness(
           };
           policy.observe?.({ kind: 'assigned', sessionId, cdn: previous, at: req.now });
         } else if (prevView !== undefined) {
-          out = { ...inner, switched: { from: previous, to: inner.cdn } };
+          const veto = prevView.healthy ? req.session.vetoSwitch?.(previous, inner.cdn) : undefined;
+          if (veto === undefined) {
+            out = { ...inner, switched: { from: previous, to: inner.cdn } };
+          } else {
+            out = { cdn: previous, reason: `${veto} (wanted ${inner.cdn}: ${inner.reason})` };
+            policy.observe?.({ kind: 'assigned', sessionId, cdn: previous, at: req.now });
+          }
         }
       }
       // A move off the CDN the memory had starts a handoff: segments listed from it stay there.
