@@ -17,6 +17,9 @@ export interface BreakerOptions {
 export class CircuitBreaker {
   private state: BreakerState = 'closed';
   private consecutive = 0;
+  /** URLs that answered 5xx in the current run of failures, and whether any failure was connection-level. */
+  private readonly failingUrls = new Set<string>();
+  private connectionFailure = false;
   private openedAt = 0;
   private probing = false;
   private readonly now: () => number;
@@ -55,15 +58,28 @@ export class CircuitBreaker {
 
   success(): void {
     this.consecutive = 0;
+    this.failingUrls.clear();
+    this.connectionFailure = false;
     this.probing = false;
     if (this.state !== 'closed') this.set('closed');
   }
 
-  /** A transient failure (unreachable, timeout, 5xx). */
-  failure(): void {
+  /**
+   * A transient failure. Without `statusOf` it is connection-level (unreachable, timeout): that says the
+   * origin is sick. A 5xx of one URL (`statusOf`) says only that URL is: the circuit opens on 5xx only
+   * once the run of failures spans several URLs (min(3, failures)), so one broken playlist, or one
+   * client asking for it, cannot cut every stream on that origin off.
+   */
+  failure(statusOf?: string): void {
     this.probing = false;
     this.consecutive++;
-    if (this.state === 'half-open' || (this.state === 'closed' && this.consecutive >= this.opts.failures)) {
+    if (statusOf === undefined) this.connectionFailure = true;
+    else if (this.failingUrls.size < 64) this.failingUrls.add(statusOf);
+    const originWide = this.connectionFailure || this.failingUrls.size >= Math.min(3, this.opts.failures);
+    if (
+      this.state === 'half-open' ||
+      (this.state === 'closed' && this.consecutive >= this.opts.failures && originWide)
+    ) {
       this.openedAt = this.now();
       this.set('open');
     }

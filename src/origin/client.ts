@@ -212,7 +212,7 @@ export class OriginClient {
         isTransientFailure(err) &&
         !(held && err.code === 'ORIGIN_TIMEOUT')
       )
-        breaker.failure();
+        breaker.failure(err.code === 'ORIGIN_STATUS' ? urlPath(url) : undefined);
       else breaker.neutral();
       throw err;
     } finally {
@@ -427,6 +427,12 @@ function settleBy<T>(work: Promise<T>, signal: AbortSignal, url: string, deadlin
       },
     );
   });
+}
+
+/** The path of a URL without its query (distinct URLs for the breaker are distinct paths). */
+function urlPath(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 function safeHost(url: string): string {

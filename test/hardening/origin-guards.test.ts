@@ -358,4 +358,22 @@ describe('circuit breaker and /metrics on the admin listener', () => {
       raw.down = false;
     }
   });
+
+  test("breaker: one URL's 5xx, however often, does not open the circuit for the origin", async () => {
+    // The circuit the tests above opened closes first.
+    await waitFor(async () => (await get(`${stack.url}f/ok.m3u8`)).status === 200, 5000, 100);
+    raw.flakyStatus = 500;
+    try {
+      for (let i = 0; i < 10; i++) {
+        const res = await get(`${stack.url}f/flaky/one-broken.m3u8?i=${i}`);
+        expect(JSON.parse(res.body).error.code).toBe('ORIGIN_STATUS');
+      }
+      expect(stack.server.runtime.originCircuits().every((c) => c.state === 'closed')).toBe(true);
+      expect(raw.hits.get('/f/flaky/one-broken.m3u8')).toBe(10);
+    } finally {
+      raw.flakyStatus = 200;
+    }
+    // Another playlist on the same origin is fetched and served.
+    expect((await get(`${stack.url}f/ok.m3u8`)).status).toBe(200);
+  });
 });
