@@ -237,7 +237,8 @@ describe('info', () => {
   });
 
   it('an MPD that would expand to millions of segments is understood from its attributes alone', () => {
-    const started = Date.now();
+    // Expanding the ~1.8e9 segments since 1970 could not finish within the test's timeout (nor fit in
+    // memory): that it returns at all is the claim, no stopwatch needed.
     const { manifest } = rewrite(
       mpd(
         '<Period start="PT0S"><AdaptationSet mimeType="video/mp4"><SegmentTemplate media="$Number$.m4s" duration="1" startNumber="1"/><Representation id="v" bandwidth="1"/></AdaptationSet></Period>',
@@ -245,7 +246,6 @@ describe('info', () => {
       ),
     );
     expect(manifest.info).toMatchObject({ live: true, liveTtlMs: 1000, newestSegmentPath: undefined });
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('newestSegmentPath of a VOD MPD is its last segment', () => {
