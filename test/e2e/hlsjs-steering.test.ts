@@ -127,68 +127,98 @@ function clearLogs(): void {
   for (const c of stack.cdns) c.requests.length = 0;
 }
 
-test('rewrite mode: hls.js plays the VOD to the end, every segment from one CDN', async () => {
-  clearLogs();
-  const { page, console } = await play(`${stack.url}vod/master.m3u8`, 4);
-  try {
-    await waitFor(async () => (await pageLog(page)).ended, 20_000, 100).catch((err: Error) => {
-      throw new Error(`${err.message}\n${console.join('\n')}`);
-    });
-    const log = await pageLog(page);
-    expect(log.errors.filter((e) => e.fatal)).toEqual([]);
-    expect(await currentTime(page)).toBeGreaterThan(11);
+/**
+ * How long a wait may take before the test gives up: a safety net for a wedged player, not a claim
+ * about speed. The claims are orders and counts (which reload, which CDN, after what); a machine ten
+ * times slower than a quiet one still meets them.
+ */
+const PATIENCE_MS = 60_000;
 
-    const used = stack.cdns.filter((c) => segments(c.id).length > 0).map((c) => c.id);
-    expect(used).toHaveLength(1);
-    const all = segments(used[0] as string);
-    expect(all.every((r) => r.status === 200 || r.status === 206)).toBe(true);
-    // Every one of the 6 segments of video and of audio was fetched (ABR may fetch some twice).
-    const played = (folder: RegExp) =>
-      new Set(all.filter((r) => folder.test(r.path)).map((r) => /seg_(\d+)\.ts$/.exec(r.path)?.[1]));
-    expect(played(/\/vod\/v[01]\//).size).toBe(6);
-    expect(played(/\/vod\/audio\//).size).toBe(6);
-  } finally {
-    await page.close();
-  }
-});
+test(
+  'rewrite mode: hls.js plays the VOD to the end, every segment from one CDN',
+  async () => {
+    clearLogs();
+    const { page, console } = await play(`${stack.url}vod/master.m3u8`, 4);
+    try {
+      await waitFor(async () => (await pageLog(page)).ended, PATIENCE_MS, 100).catch((err: Error) => {
+        throw new Error(`${err.message}\n${console.join('\n')}`);
+      });
+      const log = await pageLog(page);
+      expect(log.errors.filter((e) => e.fatal)).toEqual([]);
+      expect(await currentTime(page)).toBeGreaterThan(11);
 
-test('steering mode: hls.js plays live from the initial pathway and follows a pathway change', async () => {
-  clearLogs();
-  const { page, console } = await play(`${stack.url}live/master.m3u8`);
-  const explain = (err: Error): never => {
-    throw new Error(`${err.message}\n${console.slice(-40).join('\n')}`);
-  };
-  try {
-    // Playing, from one CDN: the pathway the master named first.
-    await waitFor(async () => (await currentTime(page)) > 1, 20_000, 100).catch(explain);
-    await waitFor(() => segments('a').length + segments('b').length >= 2, 10_000, 50).catch(explain);
-    const from = segments('a').length > 0 ? 'a' : 'b';
-    const to = from === 'a' ? 'b' : 'a';
-    expect(segments(to)).toEqual([]);
-    await waitFor(async () => (await pageLog(page)).steering.length > 0, 5_000, 50).catch(explain);
-    expect((await pageLog(page)).steering[0]?.priority[0]).toBe(from);
+      const used = stack.cdns.filter((c) => segments(c.id).length > 0).map((c) => c.id);
+      expect(used).toHaveLength(1);
+      const all = segments(used[0] as string);
+      expect(all.every((r) => r.status === 200 || r.status === 206)).toBe(true);
+      // Every one of the 6 segments of video and of audio was fetched (ABR may fetch some twice).
+      const played = (folder: RegExp) =>
+        new Set(all.filter((r) => folder.test(r.path)).map((r) => /seg_(\d+)\.ts$/.exec(r.path)?.[1]));
+      expect(played(/\/vod\/v[01]\//).size).toBe(6);
+      expect(played(/\/vod\/audio\//).size).toBe(6);
+    } finally {
+      await page.close();
+    }
+  },
+  2 * PATIENCE_MS,
+);
 
-    // The operator drains that CDN: the policy moves the session, hls.js learns it at its next
-    // steering reload (TTL 2 s) and loads the other pathway's playlists and segments.
-    const drainedAt = Date.now();
-    stack.server.runtime.monitor.setDrained(from, true);
-    // hls.js finishes its buffer first; on a machine busy with other suites that takes a while.
-    await waitFor(() => segments(to).length >= 2, 25_000, 50).catch(explain);
-    const log = await pageLog(page);
-    const reload = log.steering.find((s) => s.at >= drainedAt);
-    expect(reload?.priority[0]).toBe(to);
-    expect(reload?.url).toContain('_HLS_pathway=' + from);
+test(
+  'steering mode: hls.js plays live from the initial pathway and follows a pathway change',
+  async () => {
+    clearLogs();
+    const { page, console } = await play(`${stack.url}live/master.m3u8`);
+    let step = 'start';
+    const explain = async (err: Error): Promise<never> => {
+      const seen = `segments a=${segments('a').length} b=${segments('b').length}`;
+      const steering = JSON.stringify((await pageLog(page).catch(() => undefined))?.steering ?? []);
+      throw new Error(
+        `${step}: ${err.message}; ${seen}; steering ${steering}\n${console.slice(-40).join('\n')}`,
+      );
+    };
+    try {
+      // Playing, from one CDN: the pathway the master named first.
+      step = 'playing';
+      await waitFor(async () => (await currentTime(page)) > 1, PATIENCE_MS, 100).catch(explain);
+      await waitFor(() => segments('a').length + segments('b').length >= 2, PATIENCE_MS, 50).catch(explain);
+      const from = segments('a').length > 0 ? 'a' : 'b';
+      const to = from === 'a' ? 'b' : 'a';
+      expect(segments(to)).toEqual([]);
+      await waitFor(async () => (await pageLog(page)).steering.length > 0, PATIENCE_MS, 50).catch(explain);
+      expect((await pageLog(page)).steering[0]?.priority[0]).toBe(from);
 
-    // Playback goes on, from the new pathway only.
-    const switchedAt = Date.now();
-    const t0 = await currentTime(page);
-    await waitFor(async () => (await currentTime(page)) > t0 + 2, 15_000, 100).catch(explain);
-    expect(segments(from).filter((r) => r.at > switchedAt)).toEqual([]);
-    // A request still in flight has status 0 in the log: let the last ones finish, then none failed.
-    await waitFor(() => segments(to).every((r) => r.status !== 0), 3_000, 50).catch(() => undefined);
-    expect(segments(to).filter((r) => r.status >= 400)).toEqual([]);
-    expect((await pageLog(page)).errors.filter((e) => e.fatal)).toEqual([]);
-  } finally {
-    await page.close();
-  }
-}, 90_000);
+      // The operator drains that CDN: the policy moves the session, hls.js learns it at its next
+      // steering reload (TTL 2 s) and loads the other pathway's playlists and segments.
+      const before = (await pageLog(page)).steering.length;
+      stack.server.runtime.monitor.setDrained(from, true);
+      step = `drained ${from}, waiting for segments from ${to}`;
+      await waitFor(() => segments(to).length >= 2, PATIENCE_MS, 50).catch(explain);
+      const reloads = (await pageLog(page)).steering.slice(before);
+      // The first reload after the drain ranks the new pathway first; one that was already in flight
+      // when the drain came may still rank the old one, so the switch comes at the first or the second.
+      // Every later reload keeps it first: the pathways' first entries read "[from] to to ...".
+      const firsts = reloads.map((r) => r.priority[0]).join(' ');
+      expect(firsts).toMatch(new RegExp(`^(${from} )?${to}( ${to})*$`));
+      const turned = reloads.find((r) => r.priority[0] === to);
+      expect(turned?.url).toContain('_HLS_pathway=' + from);
+
+      // From the first segment hls.js asked of the new pathway on, none went to the old one (the CDN
+      // logs stamp each request when it arrives, on this process's clock).
+      const firstOnNew = (segments(to)[0] as { at: number }).at;
+      const t0 = await currentTime(page);
+      // Playback goes on, from the new pathway only.
+      step = 'playing on after the switch';
+      await waitFor(async () => (await currentTime(page)) > t0 + 2, PATIENCE_MS, 100).catch(explain);
+      expect(segments(from).filter((r) => r.at > firstOnNew)).toEqual([]);
+      expect(segments(to).length).toBeGreaterThanOrEqual(3);
+      // A request still in flight has status 0 in the log: let the last ones finish, then none failed.
+      // (hls.js aborts some on purpose, and those stay at 0: this wait is only a chance, not a claim.)
+      await waitFor(() => segments(to).every((r) => r.status !== 0), 3_000, 50).catch(() => undefined);
+      expect(segments(to).filter((r) => r.status >= 400)).toEqual([]);
+      expect((await pageLog(page)).errors.filter((e) => e.fatal)).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  },
+  6 * PATIENCE_MS,
+);
