@@ -15,3 +15,6 @@ export type {
 export { parseHls } from './manifest/hls';
 export { render, type Template, type Slot } from './manifest/template';
 export { TokenSigner } from './session/token';
+// For custom policy modules: the zod Switchyard validates options with, and a typed factory helper.
+export { z } from 'zod';
+export { definePolicy, type ModuleToolkit } from './policy/define';

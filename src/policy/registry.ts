@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { MODULE_TOOLKIT, type ModuleToolkit } from './define';
 import type { core } from 'zod';
 import type {
   CdnSelectionPolicy,
@@ -192,7 +193,8 @@ export class PolicyRegistry {
       // Resolves "./x.js" against the config's folder, and package names from its node_modules.
       const req = createRequire(path.join(path.resolve(baseDir), 'switchyard.config'));
       resolvedPath = req.resolve(ref.spec);
-      exported = this.modules.get(resolvedPath) ?? req(resolvedPath);
+      // A function export is called here, so what it throws is reported like a load error.
+      exported = withToolkit(this.modules.get(resolvedPath) ?? req(resolvedPath));
     } catch (err) {
       return {
         issue: { path: ['module'], message: `cannot load "${ref.spec}" from ${baseDir}: ${firstLine(err)}` },
@@ -215,6 +217,21 @@ function firstLine(err: unknown): string {
   const message = (err as { message?: unknown } | null)?.message;
   const text = typeof message === 'string' ? message : String(err);
   return text.split('\n')[0] ?? text;
+}
+
+/**
+ * A module that exports a function (as module.exports or its default export) is called with the
+ * toolkit (zod and definePolicy from this Switchyard) and returns its factory; anything else as is.
+ */
+function withToolkit(exported: unknown): unknown {
+  const fn =
+    typeof exported === 'function' && !('create' in exported)
+      ? exported
+      : typeof exported === 'object' && exported !== null
+        ? (exported as Record<string, unknown>).default
+        : undefined;
+  if (typeof fn !== 'function' || 'create' in fn) return exported;
+  return (fn as (toolkit: ModuleToolkit) => unknown)(MODULE_TOOLKIT);
 }
 
 /** The factory a custom module exports (default export, `policy` export, or module.exports), or why not. */
