@@ -104,9 +104,12 @@ test(
 
     // Zero failed manifest requests, the origin blip included.
     const manifestErrors = Object.entries(report.errors.byKind).filter(([k]) => !k.startsWith('segment:'));
-    expect({ errors: report.manifests.errors, kinds: Object.fromEntries(manifestErrors) }).toEqual({
+    // On failure: which seconds of the run had them, and the manifest p99 there (ms).
+    const when = report.timeline.filter((b) => b.errors > 0).map((b) => `t=${b.t} ${b.errors} p99=${b.p99}`);
+    expect({ errors: report.manifests.errors, kinds: Object.fromEntries(manifestErrors), when }).toEqual({
       errors: 0,
       kinds: {},
+      when: [],
     });
     expect(report.sessions.started).toBeGreaterThanOrEqual(SESSIONS);
     expect(report.manifests.requests).toBeGreaterThan(SESSIONS * SECONDS * 0.3);
