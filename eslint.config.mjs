@@ -19,4 +19,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Type-aware rules for the product: a dropped promise or an async callback where a sync one is
+    // expected loses errors (unhandled rejections) or ordering on the request path.
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
 );
