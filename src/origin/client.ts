@@ -115,6 +115,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export class OriginClient {
   private readonly agent: Agent;
   private readonly allowed: ReadonlySet<string>;
+  /** The configured origin base URLs: a redirect must stay under one of them, not only on its host. */
+  private readonly bases: readonly string[];
   private readonly slots = new Map<string, Slots>();
   private readonly blockingSlots = new Map<string, Slots>();
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -132,6 +134,7 @@ export class OriginClient {
       keepAliveTimeout: 10_000,
     });
     this.allowed = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
+    this.bases = opts.allowedOrigins.map((o) => new URL(o).href);
   }
 
   /** The circuit breaker state of an origin (scheme://host:port). */
@@ -290,6 +293,12 @@ export class OriginClient {
       origin = new URL(url).origin;
     } catch {
       throw new SwitchyardError('ORIGIN_NOT_ALLOWED', 'origin URL is not valid');
+    }
+    if (redirected && this.allowed.has(origin) && !this.bases.some((b) => new URL(url).href.startsWith(b))) {
+      throw new SwitchyardError(
+        'ORIGIN_REDIRECT',
+        'origin redirected outside the configured origin base paths',
+      );
     }
     if (!this.allowed.has(origin)) {
       throw new SwitchyardError(

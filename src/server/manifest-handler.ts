@@ -9,13 +9,7 @@ import { hash53 } from '../policy/hash';
 import type { SessionClaims } from '../session/token';
 import { withoutQueryParam } from '../url';
 import type { DecisionInput } from './decide';
-import {
-  deliveryModeOf,
-  documentHandler,
-  type Choice,
-  type DeliveryMode,
-  type ManifestJob,
-} from './delivery';
+import { deliveryModeOf, type Choice, type DeliveryMode, type ManifestJob } from './delivery';
 import {
   blockingDirectives,
   checkDirectives,
@@ -86,8 +80,11 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
   try {
     if (route.kind === 'segment' || route.kind === 'steering') {
       const { claims, stream } = sessionOf(runtime, state, route.token);
-      const serve = documentHandler(route.kind);
-      if (!serve) throw new SwitchyardError('NOT_FOUND', 'no delivery mode serves this URL');
+      // Only the session's own stream's mode answers its documents: /s/<token>/seg/... is for
+      // redirect-mode streams, steering manifests for steering ones; any other token gets a 404.
+      const serve = deliveryModeOf(stream).documents?.[route.kind];
+      if (!serve)
+        throw new SwitchyardError('NOT_FOUND', `this session's stream does not serve ${route.kind} URLs`);
       const result = serve({
         runtime,
         state,

@@ -162,6 +162,10 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
       case '/f/loop.m3u8':
         res.writeHead(302, { location: '/f/loop.m3u8' });
         return void res.end();
+      case '/f/outside.m3u8':
+        // Same host, outside the stream's base path (/f/): e.g. another tenant's or an admin path.
+        res.writeHead(302, { location: '/private/secret.m3u8' });
+        return void res.end();
       case '/f/foreign.m3u8':
         // 127.0.0.2 is not a configured origin: an open proxy would follow.
         res.writeHead(302, { location: 'http://127.0.0.2:9/secret.m3u8' });
