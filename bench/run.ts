@@ -22,16 +22,20 @@ import { BENCH_SECRET, BENCH_STREAM } from './playlists';
 import { summarizeProfile } from './profile';
 import { renderSection } from './render';
 import { signingSection } from './signing';
+import { viewersSection } from './viewers';
+import { workersSection } from './workers';
 import type { BenchContext, BenchSection } from './section';
 import { startOrigin } from './lib/origin';
 
 /** Every section, in the order they run. Add yours here (one line). */
 const SECTIONS: readonly BenchSection[] = [
   cpuSection(),
-  renderSection,
-  originFetchesSection,
+  viewersSection,
+  workersSection,
   memorySection,
   signingSection,
+  renderSection,
+  originFetchesSection,
 ];
 
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results');

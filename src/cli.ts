@@ -2,12 +2,16 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load';
+import type { Config } from './config/schema';
 import { createLogger } from './log';
 import { createSwitchyard } from './server/server';
 import { installProcessGuards } from './server/guards';
 import { runDemo } from './demo';
 import { loadtestCommand } from './loadtest/cli';
 import { version } from './version';
+import cluster from 'node:cluster';
+import { ClusterPrimary, workerCount } from './cluster/primary';
+import { workerMain } from './cluster/worker';
 
 const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS
 
@@ -22,6 +26,7 @@ serve:
   --config, -c FILE   YAML config (see examples/config.yaml); \${VAR} and \${VAR:-default} are substituted
   --port, -p N        listen port (overrides listen.port)
   --host H            listen host (overrides listen.host)
+  --workers, -w N     worker processes on the port: a number or auto, one per CPU (overrides listen.workers)
   --pretty            human-readable logs instead of JSON
 
 Player URLs:
@@ -57,12 +62,18 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
+  // A worker of listen.workers > 1 (forked with the same arguments): its config comes from the primary.
+  if (cluster.isWorker && process.env.SWITCHYARD_WORKER === '1') {
+    await workerMain();
+    process.exit(0);
+  }
   const { values } = parseArgs({
     args,
     options: {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      workers: { type: 'string', short: 'w' },
       pretty: { type: 'boolean', default: false },
     },
     strict: true,
@@ -73,8 +84,19 @@ async function serve(args: string[]): Promise<number> {
   }
   const port = values.port === undefined ? undefined : parsePort(values.port);
   if (port === null) return 2;
+  const workersOverride = values.workers === undefined ? undefined : parseWorkers(values.workers);
+  if (workersOverride === null) return 2;
   const config = await loadConfigFile(path.resolve(values.config));
   const logger = createLogger(config.log.level, { pretty: values.pretty });
+  const workers = workerCount(workersOverride ?? config.listen.workers);
+  if (workers > 1) {
+    const listen = {
+      ...config.listen,
+      host: values.host ?? config.listen.host,
+      port: port ?? config.listen.port,
+    };
+    return servePrimary({ ...config, listen }, path.resolve(values.config), workers, logger);
+  }
   const server = createSwitchyard(config, { logger });
   const removeGuards = installProcessGuards(logger, (kind) => server.runtime.metrics.uncaughtError(kind));
   const url = await server.listen({ port, host: values.host });
@@ -97,6 +119,52 @@ async function serve(args: string[]): Promise<number> {
   await server.close();
   removeGuards();
   return 0;
+}
+
+/** listen.workers > 1: the primary forks the workers, probes, watches the config, drains on a signal. */
+async function servePrimary(
+  config: Config,
+  file: string,
+  workers: number,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const primary = new ClusterPrimary(config, { logger, workers, configFile: file });
+  const removeGuards = installProcessGuards(logger, () => undefined);
+  const onHup = () => primary.reloadFile();
+  process.on('SIGHUP', onHup);
+  let url: string;
+  try {
+    url = await primary.start();
+  } catch (err) {
+    await primary.close(0);
+    throw err;
+  }
+  logger.info(
+    {
+      event: 'listening',
+      url,
+      workers,
+      streams: config.streams.map((s) => s.id),
+      cdns: config.cdns.map((c) => c.id),
+    },
+    `switchyard listening on ${url} with ${workers} workers`,
+  );
+  await untilSignal();
+  process.off('SIGHUP', onHup);
+  logger.info({ event: 'shutdown', workers: primary.workers }, 'draining every worker and shutting down');
+  await primary.close();
+  removeGuards();
+  return 0;
+}
+
+function parseWorkers(value: string): number | 'auto' | null {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    process.stderr.write(`switchyard: expected --workers 1-256 or auto, got "${value}"\n`);
+    return null;
+  }
+  return n;
 }
 
 async function demo(args: string[]): Promise<number> {

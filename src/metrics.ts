@@ -91,6 +91,8 @@ export class Metrics {
       help: 'Origin circuit breaker state: 1 for the current state (closed, open, half-open) of each origin',
       labelNames: ['origin', 'state'],
       registers,
+      // Aggregated over cluster workers (each has its own origin connections): "some worker is in it".
+      aggregator: 'max',
     });
     this.uncaught = new Counter({
       name: 'switchyard_uncaught_errors_total',
@@ -103,6 +105,8 @@ export class Metrics {
       help: '1 when the CDN is healthy and not drained',
       labelNames: ['cdn'],
       registers,
+      // Workers share the primary's verdicts: healthy only when every worker sees it so.
+      aggregator: 'min',
       collect() {
         for (const c of snapshot()) this.set({ cdn: c.id }, c.healthy && !c.drained ? 1 : 0);
       },
@@ -112,6 +116,7 @@ export class Metrics {
       help: 'Fraction of recent segment-placing decisions that went to the CDN',
       labelNames: ['cdn'],
       registers,
+      aggregator: 'average',
       collect() {
         for (const c of snapshot()) this.set({ cdn: c.id }, c.share);
       },
@@ -121,6 +126,7 @@ export class Metrics {
       help: 'Recent probe failure rate of the CDN, 0..1',
       labelNames: ['cdn'],
       registers,
+      aggregator: 'average',
       collect() {
         for (const c of snapshot()) this.set({ cdn: c.id }, c.errorRate);
       },

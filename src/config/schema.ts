@@ -130,8 +130,18 @@ export const configSchema = z
       .strictObject({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * Processes serving the port (node:cluster): a number, or "auto" for one per CPU. With more
+         * than one, the primary process probes health, watches the config and coordinates the workers.
+         */
+        workers: z
+          .union([
+            z.number().int().min(1, 'expected at least 1 worker').max(256, 'expected at most 256 workers'),
+            z.literal('auto'),
+          ])
+          .default(1),
       })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080, workers: 1 }),
     /** Absolute base URL players reach Switchyard at; default: root-relative URIs in manifests. */
     publicUrl: httpBase('public').optional(),
     secrets: z

@@ -65,7 +65,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
         if (given === '' || !sameToken(given, token))
           return next(new SwitchyardError('UNAUTHORIZED', '/metrics needs a valid bearer token'));
       }
-      runtime.metrics.registry.metrics().then((text) => {
+      runtime.metricsText().then((text) => {
         res.setHeader('content-type', runtime.metrics.registry.contentType);
         res.setHeader('cache-control', 'no-store');
         res.send(text);

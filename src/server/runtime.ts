@@ -6,7 +6,7 @@ import type { CdnSelectionPolicy } from '../policy/types';
 import { Agent } from 'undici';
 import { HealthMonitor, httpProber, type MonitoredCdn, type Prober } from '../health/monitor';
 import type { SelectionCounter } from '../state/share';
-import { configHash, createStateStore, type StateStore } from '../state';
+import { configHash, createStateStore, type StateStore, type StateStoreDeps } from '../state';
 import { createPolicyState, type SharedPolicyState } from '../state/policy-state';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
@@ -58,6 +58,19 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Process metrics (CPU, memory, event loop) in /metrics; off for several instances in one process. */
   defaultMetrics?: boolean;
+  /** The shared state store to use instead of the one the config names (cluster workers). */
+  stateStore?: (config: Config, deps: StateStoreDeps) => StateStore;
+}
+
+/** The CDNs of a config as the health monitor probes them. */
+export function monitoredCdns(config: Config): MonitoredCdn[] {
+  return config.cdns.map((c) => ({
+    id: c.id,
+    baseUrl: c.baseUrl,
+    weight: c.weight,
+    tags: c.tags,
+    probe: { ...config.health, ...c.health },
+  }));
 }
 
 export { cdnPrefix } from '../config/schema';
@@ -87,6 +100,11 @@ export class Runtime {
   readonly recentSwitches: SwitchEvent[] = [];
   /** Where the config came from, when it came from a file. */
   configSource: string | undefined;
+  /**
+   * The text of /metrics: this process's registry, or (cluster workers) every worker's, aggregated by
+   * the primary.
+   */
+  metricsText: () => Promise<string> = () => this.metrics.registry.metrics();
   readonly metrics: Metrics;
   /** Live switches wait until the new CDN serves the playlist's newest segment. */
   readonly segments = new SegmentAvailability();
@@ -122,11 +140,8 @@ export class Runtime {
         })),
       { defaultMetrics: options.defaultMetrics },
     );
-    this.store = createStateStore(config.state, {
-      logger: this.logger,
-      now: this.now,
-      registry: this.metrics.registry,
-    });
+    const deps = { logger: this.logger, now: this.now, registry: this.metrics.registry };
+    this.store = options.stateStore ? options.stateStore(config, deps) : createStateStore(config.state, deps);
     this.share = this.store.selections;
     this.policyState = createPolicyState({ sessions: this.store.sessions, ledger: this.store.ledger });
     this.store.attachHealth(this.monitor);
@@ -232,14 +247,7 @@ export class Runtime {
     const prevCacheKey = previous ? JSON.stringify([previous.config.cache, prevOriginKey]) : '';
     if (cacheKey !== prevCacheKey) this.cacheInstance = this.makeCache(config);
 
-    const monitored: MonitoredCdn[] = config.cdns.map((c) => ({
-      id: c.id,
-      baseUrl: c.baseUrl,
-      weight: c.weight,
-      tags: c.tags,
-      probe: { ...config.health, ...c.health },
-    }));
-    this.monitor.setCdns(monitored);
+    this.monitor.setCdns(monitoredCdns(config));
 
     const cdnPrefixes = new Map(
       config.streams.map((s) => [s.id, new Map(config.cdns.map((c) => [c.id, cdnPrefix(c, s.id)]))] as const),

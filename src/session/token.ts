@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { SwitchyardError } from '../errors';
 
 /**
@@ -24,6 +24,13 @@ export interface SessionClaims {
 
 const MAC_CHARS = 22;
 
+/** Verified tokens remembered per signer, in two generations of this many (about 10 MB at most). */
+const VERIFIED_GENERATION = 16_384;
+
+/** Session ids are cut from a pool of random bytes filled this many ids at a time. */
+const SID_BYTES = 12;
+const SID_POOL_IDS = 512;
+
 export function keyId(secret: string): string {
   return createHmac('sha256', secret).update('switchyard-key-id').digest('base64url').slice(0, 6);
 }
@@ -32,6 +39,16 @@ export class TokenSigner {
   private readonly keys: ReadonlyMap<string, string>;
   private readonly signingKid: string;
   private readonly signingSecret: string;
+  /**
+   * Tokens whose signature checked out, by token string: a session reloading its playlists (and its
+   * audio playlist right after) pays one HMAC per generation, not one per request. Two generations
+   * keep it bounded without per-hit bookkeeping: when the current one is full it becomes the previous
+   * and the oldest is dropped. Expiry and stream binding are still checked on every request.
+   */
+  private verified = new Map<string, SessionClaims>();
+  private verifiedBefore = new Map<string, SessionClaims>();
+  private readonly sidPool = Buffer.allocUnsafe(SID_BYTES * SID_POOL_IDS);
+  private sidOffset = this.sidPool.length;
 
   constructor(
     secrets: readonly string[],
@@ -45,7 +62,13 @@ export class TokenSigner {
   }
 
   newSessionId(): string {
-    return randomBytes(12).toString('base64url');
+    if (this.sidOffset >= this.sidPool.length) {
+      randomFillSync(this.sidPool);
+      this.sidOffset = 0;
+    }
+    const start = this.sidOffset;
+    this.sidOffset += SID_BYTES;
+    return this.sidPool.toString('base64url', start, start + SID_BYTES);
   }
 
   /**
@@ -75,6 +98,32 @@ export class TokenSigner {
    * undefined accepts the stream the token names (routes whose URL carries no stream id).
    */
   verify(token: string, streamId: string | undefined, nowMs: number): SessionClaims {
+    let claims = this.verified.get(token);
+    if (claims === undefined) {
+      claims = this.verifiedBefore.get(token);
+      if (claims === undefined) claims = this.verifySignature(token);
+      this.remember(token, claims);
+    }
+    if (streamId !== undefined && claims.st !== streamId) {
+      throw new SwitchyardError('TOKEN_WRONG_STREAM', 'session token belongs to another stream');
+    }
+    const ageMs = nowMs - claims.iat * 1000;
+    if (ageMs > this.maxAgeMs) throw new SwitchyardError('TOKEN_EXPIRED', 'session token expired');
+    if (ageMs < -60_000) throw invalid('session token issued in the future');
+    return claims;
+  }
+
+  private remember(token: string, claims: SessionClaims): void {
+    if (this.verified.size >= VERIFIED_GENERATION) {
+      this.verifiedBefore = this.verified;
+      this.verified = new Map();
+    }
+    // A flat copy of the key: the token is usually a slice of the request URL, which it would keep alive.
+    this.verified.set(flat(token), claims);
+  }
+
+  /** Signature and shape: what a remembered token need not repeat. */
+  private verifySignature(token: string): SessionClaims {
     const dot = token.indexOf('.');
     if (dot <= 0 || token.length > 512) throw invalid('malformed session token');
     const payload = token.slice(0, dot);
@@ -93,14 +142,12 @@ export class TokenSigner {
     if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
       throw invalid('session token signature does not match');
     }
-    if (streamId !== undefined && claims.st !== streamId) {
-      throw new SwitchyardError('TOKEN_WRONG_STREAM', 'session token belongs to another stream');
-    }
-    const ageMs = nowMs - claims.iat * 1000;
-    if (ageMs > this.maxAgeMs) throw new SwitchyardError('TOKEN_EXPIRED', 'session token expired');
-    if (ageMs < -60_000) throw invalid('session token issued in the future');
-    return claims;
+    return Object.freeze(claims);
   }
+}
+
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function mac(secret: string, payload: string): string {

@@ -18,7 +18,7 @@ export interface InstanceInfo {
 }
 
 export interface StateStatus {
-  readonly backend: 'memory' | 'redis';
+  readonly backend: 'memory' | 'redis' | 'cluster';
   /** This instance. */
   readonly instance: InstanceInfo;
   /** Whether the shared store answers now (always true in memory). */
@@ -38,7 +38,7 @@ export interface StateStatus {
  * queued and sent in the background, so no request waits on the store.
  */
 export interface StateStore {
-  readonly backend: 'memory' | 'redis';
+  readonly backend: 'memory' | 'redis' | 'cluster';
   readonly instanceId: string;
   /** Previous CDN and dwell per session (stickiness), with TTL. */
   readonly sessions: SessionMemory;

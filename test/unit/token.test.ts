@@ -115,6 +115,42 @@ describe('TokenSigner', () => {
     expect(codeOf(() => old.verify(newMint.token, 'live1', NOW))).toBe('TOKEN_INVALID');
   });
 
+  test('a remembered token is still checked for stream and age on every use', () => {
+    const own = new TokenSigner([S1], DAY);
+    const { token } = own.mint('live1', NOW);
+    expect(codeOf(() => own.verify(token, 'live1', NOW))).toBe('OK');
+    // Remembered now: the checks that depend on the request and the clock still run.
+    expect(codeOf(() => own.verify(token, 'live2', NOW))).toBe('TOKEN_WRONG_STREAM');
+    expect(codeOf(() => own.verify(token, 'live1', NOW + DAY + 1000))).toBe('TOKEN_EXPIRED');
+    expect(codeOf(() => own.verify(token, 'live1', NOW - 120_000))).toBe('TOKEN_INVALID');
+    expect(codeOf(() => own.verify(token, 'live1', NOW + 1000))).toBe('OK');
+    // A forged token next to a remembered one is not taken for it.
+    expect(
+      codeOf(() => own.verify(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 'live1', NOW)),
+    ).toBe('TOKEN_INVALID');
+  });
+
+  test('remembered tokens stay bounded and the oldest are checked again', () => {
+    const own = new TokenSigner([S1], DAY);
+    const tokens = Array.from({ length: 40_000 }, (_, i) => own.mint('live1', NOW, `s${i}`).token);
+    for (const t of tokens) own.verify(t, 'live1', NOW);
+    const sizes = own as unknown as { verified: Map<string, unknown>; verifiedBefore: Map<string, unknown> };
+    expect(sizes.verified.size + sizes.verifiedBefore.size).toBeLessThanOrEqual(2 * 16_384);
+    // Forgotten ones verify again from scratch (and still pass).
+    expect(own.verify(tokens[0] as string, 'live1', NOW).sid).toBe('s0');
+  });
+
+  test('pooled session ids are 16 base64url characters and never repeat', () => {
+    const own = new TokenSigner([S1], DAY);
+    const ids = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const id = own.newSessionId();
+      expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(5000);
+  });
+
   test('no secrets is a programming error', () => {
     expect(() => new TokenSigner([], DAY)).toThrow('at least one secret');
   });
