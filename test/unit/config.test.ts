@@ -63,9 +63,24 @@ describe('parseDuration', () => {
 });
 
 describe('validateConfig', () => {
+  test('listen.workers: a count from 1 to 256 or "auto"; anything else names the field', () => {
+    const base = {
+      secrets: ['s'.repeat(16)],
+      streams: [{ id: 'x', origin: 'https://o.test/' }],
+      cdns: [{ id: 'a', baseUrl: 'https://a.test/' }],
+    };
+    expect(validateConfig({ ...base, listen: { workers: 4 } }, { env: {} }).listen.workers).toBe(4);
+    expect(validateConfig({ ...base, listen: { workers: 'auto' } }, { env: {} }).listen.workers).toBe('auto');
+    for (const bad of [0, 257, 1.5, 'many', -1]) {
+      expect(() => validateConfig({ ...base, listen: { workers: bad } }, { env: {} })).toThrow(
+        /listen\.workers/,
+      );
+    }
+  });
+
   test('a minimal config gets every default', () => {
     const cfg = validateConfig(minimal(), { env: {} });
-    expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 8080, workers: 1 });
     expect(cfg.session.maxAge).toBe(86_400_000);
     expect(cfg.policy).toEqual({ type: 'weighted' });
     expect(cfg.streams[0]).toMatchObject({
