@@ -328,6 +328,14 @@ export const configSchema = z
     };
     dup(cfg.streams, 'streams');
     dup(cfg.cdns, 'cdns');
+    if (cfg.state.cluster && !hasHashTag(cfg.state.keyPrefix)) {
+      // Redis Cluster runs a multi-key pipeline only when every key hashes to one slot.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state', 'keyPrefix'],
+        message: `state.cluster needs a {hash tag} in keyPrefix so every key lands on one slot (e.g. "{switchyard}:"), got "${cfg.state.keyPrefix}"`,
+      });
+    }
     cfg.streams.forEach((s, i) => {
       if (s.keys.via === 'server' && !s.keys.server) {
         ctx.addIssue({
@@ -358,3 +366,11 @@ export type Config = z.output<typeof configSchema>;
 export type StreamConfig = Config['streams'][number];
 export type CdnConfig = Config['cdns'][number];
 export type HealthConfig = Config['health'];
+
+/** Whether a Redis key prefix holds a hash tag: a `{`, then a non-empty run, then the first `}` after it. */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  if (open < 0) return false;
+  const close = prefix.indexOf('}', open + 1);
+  return close > open + 1;
+}

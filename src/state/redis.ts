@@ -86,6 +86,7 @@ export class RedisStateStore implements StateStore {
   private lastSyncAt: number | null = null;
   private lastHeartbeatAt = 0;
   private errors = 0;
+  private warnedFailure = false;
   private timers: NodeJS.Timeout[] = [];
   private flushing = false;
   private pulling = false;
@@ -289,7 +290,17 @@ export class RedisStateStore implements StateStore {
   private failed(op: string, err: unknown): void {
     this.errors++;
     this.metrics.errors?.inc({ op });
-    this.logger.debug({ event: 'state_store_error', op, error: (err as Error).message }, 'state store error');
+    const fields = {
+      event: 'state_store_error',
+      op,
+      error: err instanceof Error ? err.message : String(err),
+    };
+    // The first failure is what an operator must see (e.g. CROSSSLOT on a misconfigured Cluster); the
+    // rest are counted in switchyard_state_errors_total and logged at debug so an outage cannot flood.
+    if (!this.warnedFailure) {
+      this.warnedFailure = true;
+      this.logger.warn(fields, 'state store error (first; later ones at debug level)');
+    } else this.logger.debug(fields, 'state store error');
   }
 
   // --- health and drains ------------------------------------------------------------------------

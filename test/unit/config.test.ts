@@ -129,6 +129,24 @@ describe('validateConfig', () => {
     expect(cfg.log).toEqual({ level: 'info' });
   });
 
+  test('Redis Cluster needs a {hash tag} in the key prefix (multi-key pipelines need one slot)', () => {
+    const cluster = (keyPrefix: string) => ({
+      ...minimal(),
+      state: { backend: 'redis', cluster: true, keyPrefix },
+    });
+    const issues = issuesOf(() => validateConfig(cluster('switchyard:'), { env: {} }));
+    expect(issues.map((i) => i.path)).toEqual(['state.keyPrefix']);
+    expect(issues[0]?.message).toMatch(/state\.cluster needs a \{hash tag\}/);
+    // "{}" is no tag (Redis hashes the whole key then); "}{x}" has none before its first "{".
+    expect(paths(() => validateConfig(cluster('{}sy:'), { env: {} }))).toEqual(['state.keyPrefix']);
+    expect(validateConfig(cluster('{switchyard}:'), { env: {} }).state.keyPrefix).toBe('{switchyard}:');
+    expect(validateConfig(cluster('}{x}:'), { env: {} }).state.cluster).toBe(true);
+    expect(
+      validateConfig({ ...minimal(), state: { backend: 'redis', keyPrefix: 'sy:' } }, { env: {} }).state
+        .cluster,
+    ).toBe(false);
+  });
+
   test('durations in strings are converted', () => {
     const cfg = validateConfig(
       { ...minimal(), cache: { masterTtl: '10s', maxStale: '1m' }, session: { maxAge: '2h' } },
