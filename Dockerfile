@@ -27,8 +27,10 @@ USER node
 EXPOSE 8080
 # Mount the config at /etc/switchyard/config.yaml (listen.host must be 0.0.0.0 in a container).
 # It is watched: edits (or a ConfigMap update) apply live; SIGHUP re-reads it.
+# The probe reads that config and asks /healthz on the port it listens on (listen.port). Serving
+# another config path? Pass the same path to the probe: HEALTHCHECK CMD ["node", ".../healthcheck.js", PATH].
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.SWITCHYARD_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "/app/dist/src/healthcheck.js", "/etc/switchyard/config.yaml"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["switchyard"]
 CMD ["serve", "--config", "/etc/switchyard/config.yaml"]
