@@ -11,7 +11,7 @@ import type { Config } from './config/schema';
 export const DEFAULT_CONFIG = '/etc/switchyard/config.yaml';
 
 /** Where a local probe reaches a server listening on `listen`: wildcard hosts mean loopback. */
-export function healthUrl(listen: Config['listen']): string {
+export function healthUrl(listen: Pick<Config['listen'], 'host' | 'port'>): string {
   const host =
     listen.host === '0.0.0.0' || listen.host === ''
       ? '127.0.0.1'
