@@ -11,7 +11,8 @@ export type Availability = 'available' | 'missing' | 'pending';
  */
 export class SegmentAvailability {
   private readonly results: LRUCache<string, Availability>;
-  private readonly inFlight = new Set<string>();
+  /** Checks in flight, each settling with its answer: waiters are woken by it, never by polling. */
+  private readonly inFlight = new Map<string, Promise<Availability>>();
   private readonly agent = new Agent({ keepAliveTimeout: 5_000, connections: 8 });
 
   constructor(private readonly options: { timeoutMs?: number; ttlMs?: number; max?: number } = {}) {
@@ -25,11 +26,13 @@ export class SegmentAvailability {
     const known = this.results.get(url);
     if (known !== undefined) return known;
     if (!this.inFlight.has(url)) {
-      this.inFlight.add(url);
-      void this.head(url).then((ok) => {
+      const answer = this.head(url).then((ok): Availability => {
+        const result = ok ? 'available' : 'missing';
         this.inFlight.delete(url);
-        this.results.set(url, ok ? 'available' : 'missing');
+        this.results.set(url, result);
+        return result;
       });
+      this.inFlight.set(url, answer);
     }
     return 'pending';
   }
@@ -38,9 +41,17 @@ export class SegmentAvailability {
   async wait(url: string, timeoutMs: number): Promise<Availability> {
     const first = this.check(url);
     if (first !== 'pending') return first;
-    const until = Date.now() + timeoutMs;
-    while (this.inFlight.has(url) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    return this.results.get(url) ?? 'pending';
+    const answer = this.inFlight.get(url);
+    if (answer === undefined) return this.results.get(url) ?? 'pending';
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Availability>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), timeoutMs);
+    });
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async head(url: string): Promise<boolean> {

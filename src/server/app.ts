@@ -17,7 +17,8 @@ export interface AppOptions {
 
 /**
  * Everything that is not a manifest: health, readiness, operator API. Express is good at these and
- * too slow for the manifest hot path (see DESIGN.md), which is handled before a request gets here.
+ * too slow for the manifest hot path (src/server/manifest-handler.ts), which server.ts answers before
+ * a request gets here.
  */
 export function createApp(runtime: Runtime, options: AppOptions = {}): express.Express {
   const app = express();
