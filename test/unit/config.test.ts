@@ -170,6 +170,32 @@ describe('validateConfig', () => {
     }).toThrow(TypeError);
   });
 
+  test('hardening keys are validated: originQuery names, limits, cache.maxBytes, origin.maxBlocking', () => {
+    const cfg = minimal();
+    (cfg.streams[0] as Record<string, unknown>).originQuery = ['token', 'a b'];
+    expect(
+      paths(() =>
+        validateConfig(
+          {
+            ...cfg,
+            limits: { blockingPerClient: 0 },
+            cache: { maxBytes: 10 },
+            origin: { maxBlocking: 0 },
+          },
+          { env: {} },
+        ),
+      ).sort(),
+    ).toEqual([
+      'cache.maxBytes',
+      'limits.blockingPerClient',
+      'origin.maxBlocking',
+      'streams.0.originQuery.1',
+    ]);
+    const ok = minimal();
+    (ok.streams[0] as Record<string, unknown>).originQuery = ['token'];
+    expect(validateConfig(ok, { env: {} }).streams[0]?.originQuery).toEqual(['token']);
+  });
+
   test('unknown keys are rejected with their path', () => {
     expect(issuesOf(() => validateConfig({ ...minimal(), listn: {} }, { env: {} }))).toEqual([
       expect.objectContaining({ path: '', message: expect.stringContaining('listn') }),
