@@ -149,8 +149,8 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-/** A counting semaphore: at most `n` holders. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+/** A counting semaphore: at most `n` calls of `fn` run at once, the others wait their turn (FIFO). */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (fn) => {
@@ -210,7 +210,8 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
       if (!r.url().startsWith(page.url)) requests.push({ url: r.url(), status: 0, at: Date.now() - t0 });
     });
     try {
-      await p.goto(page.url);
+      // A busy machine can take long to give a new page its first load.
+      await p.goto(page.url, { timeout: 120_000 });
       t0 = Date.now();
       await p.evaluate(([k, s, o]) => (globalThis as unknown as PlayerWindow).sy.start(k, s, o), [
         player,

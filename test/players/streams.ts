@@ -1,0 +1,166 @@
+/**
+ * The fixture streams of the player matrix (issue 13 §1) and what each must show when played: where it is
+ * on the fixture origin, which players play it, how much media a complete play has.
+ */
+import type { PlayerKind } from '../helpers/browser';
+
+export type DeliveryMode = 'rewrite' | 'redirect' | 'steering';
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['rewrite', 'redirect', 'steering'];
+
+export interface MatrixStream {
+  /** Row label. */
+  label: string;
+  /** Folder on the fixture origin = stream id in Switchyard. */
+  id: string;
+  /** Entry manifest under the folder. */
+  entry: string;
+  format: 'hls' | 'dash';
+  live: boolean;
+  lowLatency?: boolean;
+  /** VOD: seconds of media to the end. */
+  durationS?: number;
+  /** Segment duration (the target duration of a live stream), s. */
+  segmentS: number;
+  /** Fewest distinct segments (path + range) a complete play fetches from the CDNs. */
+  minSegments: number;
+}
+
+export const HLS_PLAYERS: readonly PlayerKind[] = ['hlsjs', 'shaka'];
+export const DASH_PLAYERS: readonly PlayerKind[] = ['shaka', 'dashjs'];
+
+export const MATRIX_STREAMS: readonly MatrixStream[] = [
+  {
+    label: 'HLS VOD TS + alt audio',
+    id: 'vod',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 12,
+  },
+  {
+    label: 'HLS fMP4/CMAF',
+    id: 'fmp4',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 12,
+  },
+  {
+    label: 'HLS AES-128',
+    id: 'aes',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 6,
+  },
+  {
+    label: 'HLS byte ranges',
+    id: 'byterange',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 6,
+  },
+  {
+    label: 'HLS live',
+    id: 'live',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: true,
+    segmentS: 1,
+    minSegments: 8,
+  },
+  {
+    label: 'LL-HLS',
+    id: 'llhls',
+    entry: 'master.m3u8',
+    format: 'hls',
+    live: true,
+    lowLatency: true,
+    segmentS: 1,
+    minSegments: 8,
+  },
+  {
+    label: 'DASH static $Number$',
+    id: 'dash',
+    entry: 'manifest.mpd',
+    format: 'dash',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 12,
+  },
+  {
+    label: 'DASH live dynamic',
+    id: 'dash-live',
+    entry: 'manifest.mpd',
+    format: 'dash',
+    live: true,
+    segmentS: 2,
+    minSegments: 8,
+  },
+  {
+    label: 'DASH SegmentTimeline',
+    id: 'dash-timeline',
+    entry: 'manifest.mpd',
+    format: 'dash',
+    live: false,
+    durationS: 6,
+    segmentS: 2,
+    minSegments: 7,
+  },
+  {
+    label: 'DASH SegmentList',
+    id: 'dash-list',
+    entry: 'manifest.mpd',
+    format: 'dash',
+    live: false,
+    durationS: 6,
+    segmentS: 2,
+    minSegments: 7,
+  },
+  {
+    label: 'DASH SegmentBase',
+    id: 'dash-base',
+    entry: 'manifest.mpd',
+    format: 'dash',
+    live: false,
+    durationS: 6,
+    segmentS: 2,
+    minSegments: 2,
+  },
+];
+
+/** Streams the origin serves that the matrix does not put through every mode, checked from the origin. */
+export const EXTRA_ORIGIN_STREAMS: readonly MatrixStream[] = [
+  {
+    label: 'DASH multi-period',
+    id: 'dash',
+    entry: 'multiperiod.mpd',
+    format: 'dash',
+    live: false,
+    durationS: 12,
+    segmentS: 2,
+    minSegments: 12,
+  },
+];
+
+export const playersFor = (s: MatrixStream): readonly PlayerKind[] =>
+  s.format === 'hls' ? HLS_PLAYERS : DASH_PLAYERS;
+
+/** Media segments (and init segments) as opposed to manifests, keys and steering manifests. */
+export const isSegmentPath = (path: string): boolean => /\.(ts|m4s|mp4|aac|m4a)$/.test(path);
+
+/** Seconds a live cell plays (issue 13: at least 20 s on live); the CDN goes down after LIVE_CUT_S. */
+export const LIVE_SECONDS = 20;
+export const LIVE_CUT_S = 6;
+/** VOD cells play at this rate (12 s of media in about 3 s). */
+export const VOD_RATE = 4;
