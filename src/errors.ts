@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   BAD_PATH: 400,
   URL_TOO_LONG: 414,
   NOT_FOUND: 404,
+  /** Content Steering deliberately withdrawn (stream removed or no longer in steering mode). */
+  STEERING_WITHDRAWN: 410,
   UNKNOWN_STREAM: 404,
   TOKEN_INVALID: 403,
   TOKEN_EXPIRED: 403,

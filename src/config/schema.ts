@@ -111,6 +111,11 @@ const streamSchema = z.strictObject({
     .strictObject({
       /** How long a player keeps a steering manifest before asking again. */
       ttl: duration.default(10_000),
+      /**
+       * DASH: ContentSteering@queryBeforeStart, whether players fetch the steering manifest before
+       * their first segment; unset keeps the origin MPD's own value (false when it has none).
+       */
+      queryBeforeStart: z.boolean().optional(),
     })
     .default({ ttl: 10_000 }),
   keys: keysSchema.default({ via: 'origin' }),

@@ -79,10 +79,16 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
   };
   try {
     if (route.kind === 'segment' || route.kind === 'steering') {
-      const { claims, stream } = sessionOf(runtime, state, route.token);
+      const { claims, stream } = sessionOf(runtime, state, route.token, route.kind === 'steering');
       // Only the session's own stream's mode answers its documents: /s/<token>/seg/... is for
-      // redirect-mode streams, steering manifests for steering ones; any other token gets a 404.
+      // redirect-mode streams, steering manifests for steering ones. A steering manifest of a stream
+      // that left steering mode is 410: steering was withdrawn, the client stops asking.
       const serve = deliveryModeOf(stream).documents?.[route.kind];
+      if (!serve && route.kind === 'steering')
+        throw new SwitchyardError(
+          'STEERING_WITHDRAWN',
+          `stream ${stream.id} is no longer delivered by steering`,
+        );
       if (!serve)
         throw new SwitchyardError('NOT_FOUND', `this session's stream does not serve ${route.kind} URLs`);
       const result = serve({
@@ -324,6 +330,7 @@ function manifestJob(
     sessionBase: state.publicBase + 's/' + token + '/',
     decision,
     originUrl: request.originUrl,
+    query: route.query,
     now,
   };
 }
@@ -356,9 +363,14 @@ function sessionOf(
   runtime: Runtime,
   state: ConfigState,
   token: string,
+  steering = false,
 ): { claims: SessionClaims; stream: StreamConfig } {
   const claims = state.signer.verify(token, undefined, runtime.now());
   const stream = state.streams.get(claims.st);
+  if (!stream && steering) {
+    // A steering client stops asking at 410 (and keeps its pathway): the stream was withdrawn.
+    throw new SwitchyardError('STEERING_WITHDRAWN', 'the stream is no longer configured');
+  }
   if (!stream) {
     throw new SwitchyardError(
       'UNKNOWN_STREAM',

@@ -1,7 +1,7 @@
 /**
  * DASH steering mode end to end: the real Switchyard against the fixture origin and CDNs. The MPD lists
  * one BaseURL per CDN (serviceLocation) and a ContentSteering element; the DCSM it points at ranks them
- * for the session (DASH-IF Content Steering: VERSION, TTL, RELOAD-URI, SERVICE-LOCATION-PRIORITY).
+ * for the session (ETSI TS 103 998: VERSION, TTL, RELOAD-URI, PATHWAY-PRIORITY, and the draft's SERVICE-LOCATION-PRIORITY).
  */
 import { parse as parseMpd } from 'mpd-parser';
 import { get, startStack, waitFor, type Stack } from '../helpers/stack';
@@ -44,7 +44,11 @@ function contentSteering(mpd: string): { default: string; queryBeforeStart: stri
       mpd,
     );
   expect(m).not.toBeNull();
-  return { default: m?.[1] as string, queryBeforeStart: m?.[2] as string, url: m?.[3] as string };
+  return {
+    default: m?.[1] as string,
+    queryBeforeStart: m?.[2] as string,
+    url: (m?.[3] as string).replace(/&amp;/g, '&'),
+  };
 }
 
 test('the MPD names every CDN as a service location and points at the session steering manifest', async () => {
@@ -59,7 +63,8 @@ test('the MPD names every CDN as a service location and points at the session st
   const steering = contentSteering(res.body);
   expect(steering.default).toBe(res.headers.get('x-switchyard-cdn'));
   expect(steering.queryBeforeStart).toBe('false');
-  expect(steering.url).toMatch(/^\/s\/[^/]+\/dash-steering\.json$/);
+  // The steering URL carries the pathways the MPD lists and the ranking it starts from.
+  expect(steering.url).toMatch(/^\/s\/[^/]+\/dash-steering\.json\?sy_listed=[ab],[ab]&sy_last=[ab],[ab]$/);
   // Exactly one of each MPD-level element Switchyard writes; the rest of the MPD is the origin's.
   expect(res.body.match(/<ContentSteering/g)).toHaveLength(1);
   expect(res.body).toContain('<ServiceDescription id="0">');
@@ -80,16 +85,27 @@ test('the MPD names every CDN as a service location and points at the session st
 test('the DCSM follows the spec, reads the DASH query signals and puts a dead CDN last', async () => {
   const mpd = (await get(`${stack.url}dash/manifest.mpd`)).body;
   const steeringUrl = new URL(contentSteering(mpd).url, `${stack.url}dash/manifest.mpd`).href;
-  const res = await get(`${steeringUrl}?_DASH_pathway=a&_DASH_throughput=800000`);
+  // dash.js's form: a quoted comma list of every location used since the last poll, throughputs paired.
+  const res = await get(`${steeringUrl}&_DASH_pathway=%22a%2Cb%22&_DASH_throughput=800000%2C400000`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('application/json');
   expect(res.headers.get('access-control-allow-origin')).toBe('*');
   const doc = JSON.parse(res.body) as Record<string, unknown>;
-  expect(Object.keys(doc).sort()).toEqual(['RELOAD-URI', 'SERVICE-LOCATION-PRIORITY', 'TTL', 'VERSION']);
+  expect(Object.keys(doc).sort()).toEqual([
+    'PATHWAY-PRIORITY',
+    'RELOAD-URI',
+    'SERVICE-LOCATION-PRIORITY',
+    'TTL',
+    'VERSION',
+  ]);
   expect(doc.VERSION).toBe(1);
   expect(doc.TTL).toBe(3);
-  expect(new URL(doc['RELOAD-URI'] as string, steeringUrl).href).toBe(steeringUrl);
-  const priority = doc['SERVICE-LOCATION-PRIORITY'] as string[];
+  // dash.js and shaka read PATHWAY-PRIORITY (ETSI TS 103 998); older clients the draft's key.
+  expect(doc['PATHWAY-PRIORITY']).toEqual(doc['SERVICE-LOCATION-PRIORITY']);
+  const reload = new URL(doc['RELOAD-URI'] as string, steeringUrl);
+  expect(reload.pathname).toBe(new URL(steeringUrl).pathname);
+  const priority = doc['PATHWAY-PRIORITY'] as string[];
+  expect(reload.searchParams.get('sy_last')).toBe(priority.join(','));
   expect([...priority].sort()).toEqual(['a', 'b']);
   // Every id it names is a serviceLocation of the MPD.
   for (const id of priority) expect(serviceLocations(mpd).has(id)).toBe(true);
@@ -97,9 +113,11 @@ test('the DCSM follows the spec, reads the DASH query signals and puts a dead CD
   const top = priority[0] as string;
   stack.cdn(top).setMode({ kind: 'down' });
   await waitFor(() => stack.server.runtime.monitor.health(top)?.healthy === false, 3000);
-  const after = JSON.parse((await get(steeringUrl)).body) as Record<string, string[]>;
-  expect(after['SERVICE-LOCATION-PRIORITY']?.[0]).not.toBe(top);
-  expect(after['SERVICE-LOCATION-PRIORITY']?.at(-1)).toBe(top);
+  const afterRes = await get(reload.href);
+  const after = JSON.parse(afterRes.body) as Record<string, string[]>;
+  expect(after['PATHWAY-PRIORITY']?.[0]).not.toBe(top);
+  expect(after['PATHWAY-PRIORITY']?.at(-1)).toBe(top);
+  expect(after['SERVICE-LOCATION-PRIORITY']).toEqual(after['PATHWAY-PRIORITY']);
   // A new MPD now names the healthy CDN as the default.
   expect(contentSteering((await get(`${stack.url}dash/manifest.mpd`)).body).default).not.toBe(top);
 });

@@ -1,5 +1,9 @@
 import { steeringMpd } from '../../manifest/dash-steering';
 import { steeringMaster, type Pathway } from '../../manifest/hls-steering';
+import { SwitchyardError } from '../../errors';
+import { answerSteering } from '../../steering/answer';
+import { CLONE_PATHWAY_PARAM } from '../../steering/response';
+import { carriedQuery, readSignals } from '../../steering/signals';
 import { queryParam } from '../../url';
 import { decide, rankedCdns } from '../decide';
 import {
@@ -34,7 +38,9 @@ export const steeringMode: DeliveryMode = {
         delivers: false,
       };
     }
-    const pinned = job.session.p;
+    // A cloned pathway (PATHWAY-CLONES, for a CDN added since the master) names its CDN in the query.
+    const cloned = queryParam(job.query, CLONE_PATHWAY_PARAM);
+    const pinned = cloned !== undefined && job.state.cdns.has(cloned) ? cloned : job.session.p;
     if (pinned !== undefined && job.state.cdns.has(pinned)) {
       // A media playlist of a steering pathway: the player chose the pathway, the token pins it.
       const media = job.manifest.info.kind === 'media';
@@ -78,7 +84,7 @@ function hlsMaster(job: ManifestJob, ranked: readonly string[], first: string): 
     return { id, mapSlot: signed ? (slot) => map(signed(slot)) : map };
   });
   return steeringMaster(job.manifest.template, pathways, {
-    serverUri: job.sessionBase + 'steering.json',
+    serverUri: steeringServerUri(job, 'steering.json', ranked),
     initialPathway: first,
   });
 }
@@ -108,66 +114,90 @@ function dashMpd(job: ManifestJob, ranked: readonly string[], first: string): st
         }),
       };
     }),
-    { serverUri: job.sessionBase + 'dash-steering.json', defaultServiceLocation: first },
+    {
+      serverUri: steeringServerUri(job, 'dash-steering.json', ranked),
+      defaultServiceLocation: first,
+      queryBeforeStart: stream.steering.queryBeforeStart,
+    },
   );
 }
 
 /**
- * The steering manifest of a session (HLS Content Steering, or DASH-IF's DCSM): pathways ranked by
- * the policy now. The player's current pathway and measured throughput are signals for the policy.
+ * The session's steering URL as the manifest gives it: it carries which pathways the manifest lists
+ * (the others are offered as clones) and the ranking it starts from (a player that leaves the first at
+ * once had it fail), so the first steering request can use them (see src/steering/signals.ts).
+ */
+function steeringServerUri(job: ManifestJob, file: string, ranked: readonly string[]): string {
+  return job.sessionBase + file + '?' + carriedQuery({ listed: ranked, last: ranked });
+}
+
+/**
+ * The steering manifest of a session (HLS Content Steering, or ETSI TS 103 998's DCSM): pathways ranked
+ * by the policy now, with the session's demotions applied (src/steering/answer.ts). The player's
+ * current pathway and measured throughput are signals for the policy. A stream no longer in steering
+ * mode answers 410, which makes clients stop steering; a decision that cannot be made answers the
+ * previous one with a longer TTL, or 429 + Retry-After, never a 5xx.
  */
 function steeringDocument(job: DocumentJob): DocumentResult {
   const { state, stream, claims } = job;
   const format = job.format ?? 'hls';
-  const prefix = format === 'hls' ? '_HLS_' : '_DASH_';
-  const rawPathway = queryParam(job.query, prefix + 'pathway');
-  const pathway = rawPathway === undefined ? undefined : safeDecode(rawPathway);
-  const throughput = Number(queryParam(job.query, prefix + 'throughput'));
-  const selection = decide(
-    job.runtime,
-    state,
+  if (stream.mode !== 'steering') {
+    throw new SwitchyardError('STEERING_WITHDRAWN', `stream ${stream.id} is no longer delivered by steering`);
+  }
+  const now = job.runtime.now();
+  const signals = readSignals(job.query, format, Math.floor(now / 1000));
+  const current = signals.current;
+  let ranked: string[] | Error;
+  let reason: string;
+  try {
+    const selection = decide(
+      job.runtime,
+      state,
+      {
+        streamId: stream.id,
+        protocol: format,
+        live: true,
+        sessionId: claims.sid,
+        startedAt: claims.iat * 1000,
+        req: job.req,
+        ...(current !== undefined && state.cdns.has(current) ? { previous: current } : {}),
+        // The player's measured throughput, in CMCD's unit (kbps), for policies that read CMCD mtp.
+        ...(signals.throughput !== undefined ? { cmcd: { mtp: Math.round(signals.throughput / 1000) } } : {}),
+      },
+      // HLS pathways record shares on their media playlists; a DASH player's MPD is not reloaded per
+      // pathway, so its steering requests are where its CDN is placed.
+      format === 'dash',
+    );
+    ranked = rankedCdns(state, selection);
+    reason = selection.reason;
+  } catch (err) {
+    ranked = err instanceof Error ? err : new Error(String(err));
+    reason = `no decision now (${ranked.message})`;
+  }
+  const file = format === 'hls' ? 'steering.json' : 'dash-steering.json';
+  const outcome = answerSteering(
     {
-      streamId: stream.id,
-      protocol: format,
-      live: true,
-      sessionId: claims.sid,
-      startedAt: claims.iat * 1000,
-      req: job.req,
-      ...(pathway !== undefined && state.cdns.has(pathway) ? { previous: pathway } : {}),
-      // The player's measured throughput, in CMCD's unit (kbps), for policies that read CMCD mtp.
-      ...(Number.isFinite(throughput) && throughput > 0
-        ? { cmcd: { mtp: Math.round(throughput / 1000) } }
-        : {}),
+      format,
+      signals,
+      configured: [...state.cdns.keys()],
+      mediaPrefix: (id) => (state.cdns.has(id) ? cdnPrefixOf(state, stream.id, id) : undefined),
+      reloadBase: state.publicBase + 's/' + job.token + '/' + file,
+      ttlSeconds: stream.steering.ttl / 1000,
+      nowSeconds: Math.floor(now / 1000),
     },
-    // HLS pathways record shares on their media playlists; a DASH player's MPD is not reloaded per
-    // pathway, so its steering requests are where its CDN is placed.
-    format === 'dash',
+    ranked,
   );
-  const ranked = rankedCdns(state, selection);
-  const ttl = Math.max(1, Math.round(stream.steering.ttl / 1000));
-  const reload =
-    state.publicBase + 's/' + job.token + '/' + (format === 'hls' ? 'steering.json' : 'dash-steering.json');
-  const doc =
-    format === 'hls'
-      ? { VERSION: 1, TTL: ttl, 'RELOAD-URI': reload, 'PATHWAY-PRIORITY': ranked }
-      : { VERSION: 1, TTL: ttl, 'RELOAD-URI': reload, 'SERVICE-LOCATION-PRIORITY': ranked };
+  const demoted = [...outcome.demoted.keys()];
   return {
-    status: 200,
-    body: JSON.stringify(doc),
+    status: outcome.status,
+    body: outcome.body,
     headers: {
-      'content-type': 'application/json',
-      'cache-control': `private, max-age=${ttl}`,
+      ...outcome.headers,
       'x-switchyard-session': claims.sid,
-      'x-switchyard-cdn': selection.cdn,
-      'x-switchyard-reason': selection.reason,
+      ...(outcome.priority[0] !== undefined ? { 'x-switchyard-cdn': outcome.priority[0] } : {}),
+      'x-switchyard-reason':
+        (outcome.fallback ? `previous decision re-served: ${reason}` : reason) +
+        (demoted.length > 0 ? ` (demoted for this session: ${demoted.join(', ')})` : ''),
     },
   };
-}
-
-function safeDecode(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
 }

@@ -44,6 +44,8 @@ export interface ManifestJob {
   /** The policy's inputs for this request (the mode says whether the decision places segments). */
   readonly decision: DecisionInput;
   readonly originUrl: string;
+  /** The player's query string on this manifest request, raw (never forwarded as a whole). */
+  readonly query: string;
   readonly now: number;
 }
 
