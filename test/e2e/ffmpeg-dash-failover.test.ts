@@ -11,7 +11,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     streams: ['dash'],
-    health: { interval: 100, timeout: 80, rise: 1, fall: 1 },
+    health: { interval: 100, timeout: 2000, rise: 1, fall: 1 },
     extra: ({ origin }) => ({ streams: [{ id: 'dash', origin: `${origin}dash/`, mode: 'redirect' }] }),
   });
 });

@@ -10,7 +10,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
     streams: ['live', 'vod'],
-    health: { interval: 100, timeout: 80, rise: 1, fall: 1 },
+    health: { interval: 100, timeout: 2000, rise: 1, fall: 1 },
   });
 });
 afterAll(async () => {

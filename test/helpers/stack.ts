@@ -41,7 +41,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     secrets: [TEST_SECRET],
     streams: streams.map((id) => ({ id, origin: `${origin.url}${id}/` })),
     cdns: cdns.map((c) => ({ id: c.id, baseUrl: c.url, weight: 1 })),
-    health: { path: '/__fixture/health', interval: 200, timeout: 150, rise: 1, fall: 1, ...options.health },
+    // A fixture CDN that is down drops the connection at once, so a probe fails fast whatever its
+    // timeout; a short timeout only made healthy CDNs look dead on a busy machine.
+    health: { path: '/__fixture/health', interval: 200, timeout: 2000, rise: 1, fall: 1, ...options.health },
     log: { level: 'silent' },
     ...extra,
     // The fixtures run on 127.0.0.1, which production configs refuse.

@@ -114,7 +114,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     secrets: [TEST_SECRET],
     streams: ['live', 'vod'].map((id) => ({ id, origin: `${origin.url}${id}/` })),
     cdns: cdns.map((c) => ({ id: c.id, baseUrl: c.url, weight: 1 })),
-    health: { path: '/__fixture/health', interval: 200, timeout: 150, rise: 1, fall: 1, ...options.health },
+    health: { path: '/__fixture/health', interval: 200, timeout: 2000, rise: 1, fall: 1, ...options.health },
     log: { level: 'silent' },
     admin: { token: ADMIN_TOKEN },
     origin: { allowPrivateAddresses: true },
