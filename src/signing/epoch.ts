@@ -77,8 +77,9 @@ export interface UsageInfo {
 /**
  * How long after a playlist is served a player may still ask for a URL in it (ms).
  * Live HLS: next reload (a target duration) + a segment + the DVR window (+3 target durations with
- * parts). Live DASH: the next MPD update + a segment (the update period again) + timeShiftBufferDepth.
- * VOD and masters: the session's maxAge (a VOD player loads its playlist once, and may pause).
+ * parts): every URL is listed, and the next reload lists fresh ones.
+ * DASH (live too) and VOD, masters: the session's maxAge — a VOD player loads its playlist once and
+ * may pause, and a DASH SegmentTemplate keeps producing URLs without any reload.
  */
 export function usageNeedMs(info: UsageInfo, sessionMaxAgeMs: number): number {
   if (!info.live || info.kind === 'master') {
@@ -89,6 +90,7 @@ export function usageNeedMs(info: UsageInfo, sessionMaxAgeMs: number): number {
     const parts = info.partTarget !== undefined ? 3 * td : 0;
     return td + td + (info.totalDuration ?? 0) * 1000 + parts;
   }
-  const update = info.minimumUpdatePeriodMs ?? 10_000;
-  return 2 * update + (info.dvrWindowMs ?? 0);
+  // A DASH SegmentTemplate is open-ended: a player computes the next URLs from it for as long as it
+  // plays, and some (ffmpeg) never reload the MPD. So its token lives as long as the session may.
+  return Math.max(sessionMaxAgeMs, 2 * (info.minimumUpdatePeriodMs ?? 10_000) + (info.dvrWindowMs ?? 0));
 }

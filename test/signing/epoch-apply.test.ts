@@ -37,7 +37,7 @@ describe('epochs and expiry', () => {
     expect(mintTimes(0, 8 * MIN, 7 * MIN, true).shortfallMs).toBe(MIN);
   });
 
-  it('need: live HLS = reload + a segment + the DVR window (+3 target durations with parts); VOD = maxAge', () => {
+  it('need: live HLS = reload + a segment + the DVR window (+3 target durations with parts); VOD and DASH = maxAge', () => {
     const live = {
       protocol: 'hls' as const,
       kind: 'media' as const,
