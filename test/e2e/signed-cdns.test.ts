@@ -144,9 +144,8 @@ test('ffmpeg, DASH in redirect mode: each 302 signed for the CDN chosen then; a 
   expect(run.frames).toBeGreaterThanOrEqual(100);
   expect(refused()).toEqual([]);
   // b took over after the drain (takeDownA waited for it), and a served nothing once down.
-  expect(media('b').filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
-  expect(media('a').filter((r) => r.at > downAt && r.status === 200)).toEqual([]);
-  expect(run.opened.some((u) => /\.m4s\?Policy=/.test(u) || /\/seg\//.test(u))).toBe(true);
+  expect(media('b').filter((r) => r.status === 200 || r.status === 206).length).toBeGreaterThanOrEqual(2);
+  expect(media('a').filter((r) => r.at > downAt && (r.status === 200 || r.status === 206))).toEqual([]);
 }, 90_000);
 
 test('dash.js (Chromium), live DASH in rewrite mode (tokens on SegmentTemplate): the same failover, playback continues, zero 403s', async () => {
