@@ -107,6 +107,14 @@ const streamSchema = z.strictObject({
    * steering: Content Steering — one pathway per CDN, Switchyard serves the steering manifest.
    */
   mode: z.enum(['rewrite', 'redirect', 'steering']).default('rewrite'),
+  /**
+   * manifest: masters and MPDs also offer the other CDNs, ranked for the session (HLS redundant
+   * variants pinned per CDN, DASH BaseURLs with serviceLocation and dvb:priority), so players move at
+   * the first failed segment; none: one CDN per manifest; auto: manifest for DASH (every player in
+   * the matrix reads the extra BaseURLs or ignores them), none for HLS (clients that read every
+   * variant, e.g. ffmpeg -map 0, would fetch each copy). Steering mode lists every CDN anyway.
+   */
+  failover: z.enum(['auto', 'manifest', 'none']).default('auto'),
   steering: z
     .strictObject({
       /** How long a player keeps a steering manifest before asking again. */

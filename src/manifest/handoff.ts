@@ -123,6 +123,8 @@ export interface Band {
   readonly fromMsn: number;
   readonly media: string;
   readonly key: string;
+  /** The band's CDN's copy of a slot (with its URL tokens), when that CDN signs URLs. */
+  readonly sign?: (slot: Slot) => Slot;
 }
 
 /**
@@ -148,7 +150,8 @@ export function renderBanded(
     }
     return b;
   };
-  const mapSlot = (slot: Slot, band: Band): string => {
+  const mapSlot = (original: Slot, band: Band): string => {
+    const slot = band.sign && original.role !== 'playlist' ? band.sign(original) : original;
     if (slot.path === undefined) return slot.absolute;
     switch (slot.role) {
       case 'playlist':
@@ -213,7 +216,7 @@ export function bandsFor(
   playlistKey: string,
   layout: SegmentLayout,
   point: () => number | undefined,
-  prefixes: (cdn: string) => { media: string; key: string } | undefined,
+  prefixes: (cdn: string) => Omit<Band, 'fromMsn'> | undefined,
   current: string,
 ): { bands: Band[]; updated: Handoff[] | undefined } {
   let updated: Handoff[] | undefined;

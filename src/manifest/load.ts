@@ -14,6 +14,8 @@ export interface ManifestInfo {
   readonly newestSegmentPath: string | undefined;
   /** For live manifests: how long a copy may be served before players would miss an update (ms). */
   readonly liveTtlMs?: number;
+  /** HLS media playlists: EXT-X-MEDIA-SEQUENCE (undefined when absent: 0 by the spec). */
+  readonly mediaSequence?: number | undefined;
   /** Seconds of media per segment at most (HLS target duration), when known. */
   readonly targetDuration?: number;
   /** Seconds of media the manifest lists, when known. */

@@ -1,5 +1,6 @@
-import { decide } from '../decide';
+import { decide, rankedCdns } from '../decide';
 import { SEGMENT_ROUTE } from '../route';
+import { choosePinned, offersFallbacks, pinnedCdn, renderPinned, renderWithFallbacks } from './failover';
 import { cdnPrefixOf, keyPrefixFor, renderWith, signFor } from './prefixes';
 import type { DeliveryMode, DocumentJob, DocumentResult } from './types';
 
@@ -10,18 +11,24 @@ import type { DeliveryMode, DocumentJob, DocumentResult } from './types';
 export const redirectMode: DeliveryMode = {
   name: 'redirect',
   choose(job) {
+    // A failover copy's media playlist: straight to the CDN it pins (that is what it is for).
+    const pinned = pinnedCdn(job);
+    if (pinned !== undefined) return choosePinned(job, pinned);
     const selection = decide(job.runtime, job.state, job.decision, false);
-    return { cdn: selection.cdn, reason: `redirect: per segment (now ${selection.reason})`, delivers: false };
+    return {
+      cdn: selection.cdn,
+      reason: `redirect: per segment (now ${selection.reason})`,
+      delivers: false,
+      ...(offersFallbacks(job) ? { ranked: rankedCdns(job.state, selection) } : {}),
+    };
   },
   render(job, choice) {
+    if (pinnedCdn(job) !== undefined) return renderPinned(job, choice.cdn);
+    const own = job.sessionBase + SEGMENT_ROUTE + '/';
+    if (offersFallbacks(job)) return renderWithFallbacks(job, choice, own);
     const keyBase = keyPrefixFor(job.stream, cdnPrefixOf(job.state, job.stream.id, choice.cdn));
     // Media URIs point at Switchyard (signed per redirect); keys from the CDN carry its token.
-    return renderWith(
-      job,
-      job.sessionBase + SEGMENT_ROUTE + '/',
-      keyBase,
-      signFor(job.stream, choice.cdn, false),
-    );
+    return renderWith(job, own, keyBase, signFor(job.stream, choice.cdn, false));
   },
   documents: { segment: redirectSegment },
 };

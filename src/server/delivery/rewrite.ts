@@ -1,17 +1,26 @@
-import { decide, type SwitchVeto } from '../decide';
-import { cdnPrefixOf, keyPrefixFor, renderWith, signFor } from './prefixes';
+import { decide, rankedCdns, type SwitchVeto } from '../decide';
+import { choosePinned, offersFallbacks, pinnedCdn, renderPinned, renderWithFallbacks } from './failover';
+import { renderMedia } from './handoff';
+import { cdnPrefixOf } from './prefixes';
 import type { Choice, DeliveryMode, ManifestJob } from './types';
 
 /**
- * Rewrite mode: every media playlist is rendered for one CDN, the one the policy picks on each
- * reload. A live session moves only to a CDN that already serves the playlist's newest segment.
+ * Rewrite mode: media playlists point at the CDN the policy picks on each reload, for the segments
+ * listed from then on (those listed before keep their CDN: see ./handoff.ts). A live session moves
+ * only to a CDN that already serves the playlist's newest segment. With failover on, masters and MPDs
+ * also offer the other CDNs (./failover.ts); a failover copy's playlists stay on the CDN they pin.
  */
 export const rewriteMode: DeliveryMode = {
   name: 'rewrite',
-  choose: chooseSafeSwitch,
+  choose(job) {
+    const pinned = pinnedCdn(job);
+    return pinned === undefined ? chooseSafeSwitch(job) : choosePinned(job, pinned);
+  },
   render(job, choice) {
-    const media = cdnPrefixOf(job.state, job.stream.id, choice.cdn);
-    return renderWith(job, media, keyPrefixFor(job.stream, media), signFor(job.stream, choice.cdn));
+    if (pinnedCdn(job) !== undefined) return renderPinned(job, choice.cdn);
+    if (offersFallbacks(job))
+      return renderWithFallbacks(job, choice, cdnPrefixOf(job.state, job.stream.id, choice.cdn));
+    return renderMedia(job, choice.cdn);
   },
 };
 
@@ -19,7 +28,13 @@ export const rewriteMode: DeliveryMode = {
 export function chooseRewrite(job: ManifestJob, veto?: SwitchVeto): Choice {
   const media = job.manifest.info.kind === 'media';
   const selection = decide(job.runtime, job.state, job.decision, media, veto);
-  return { cdn: selection.cdn, reason: selection.reason, delivers: media };
+  return {
+    cdn: selection.cdn,
+    reason: selection.reason,
+    delivers: media,
+    // Only manifests that offer fallbacks need the whole ranking (not the hot media reloads).
+    ...(offersFallbacks(job) ? { ranked: rankedCdns(job.state, selection) } : {}),
+  };
 }
 
 /** As chooseRewrite, with a live session's move vetoed until the new CDN has the newest segment. */

@@ -6,16 +6,9 @@ import { CLONE_PATHWAY_PARAM } from '../../steering/response';
 import { carriedQuery, readSignals } from '../../steering/signals';
 import { queryParam } from '../../url';
 import { decide, rankedCdns } from '../decide';
-import {
-  cdnPrefixOf,
-  escapeFor,
-  keyPrefixFor,
-  playlistPrefix,
-  renderWith,
-  signFor,
-  signedSlots,
-  slotMapper,
-} from './prefixes';
+import { cdnPrefixOf, escapeFor, keyPrefixFor, playlistPrefix, signedSlots, slotMapper } from './prefixes';
+import { pinnedCdn, renderPinned } from './failover';
+import { renderMedia } from './handoff';
 import { chooseRewrite } from './rewrite';
 import type { DeliveryMode, DocumentJob, DocumentResult, ManifestJob } from './types';
 
@@ -51,8 +44,10 @@ export const steeringMode: DeliveryMode = {
   },
   render(job, choice) {
     if (!listsEveryCdn(job)) {
-      const media = cdnPrefixOf(job.state, job.stream.id, choice.cdn);
-      return renderWith(job, media, keyPrefixFor(job.stream, media), signFor(job.stream, choice.cdn));
+      // A pathway's playlist stays on its CDN by construction; an unpinned one (its pathway's CDN
+      // left the config, or opened without a steering master) keeps listed segments where they were.
+      if (pinnedCdn(job) !== undefined) return renderPinned(job, choice.cdn);
+      return renderMedia(job, choice.cdn);
     }
     const ranked = choice.ranked ?? [choice.cdn];
     return job.manifest.info.protocol === 'hls'

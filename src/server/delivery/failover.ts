@@ -1,0 +1,121 @@
+import { failoverMpd } from '../../manifest/dash-steering';
+import { hasContentSteering, redundantMaster, type Pathway } from '../../manifest/hls-steering';
+import { rankedCdns } from '../decide';
+import {
+  cdnPrefixOf,
+  escapeFor,
+  keyPrefixFor,
+  playlistPrefix,
+  renderWith,
+  signFor,
+  signedSlots,
+  slotMapper,
+} from './prefixes';
+import type { Slot } from '../../manifest/template';
+import type { Choice, ManifestJob } from './types';
+
+/*
+ * In-manifest failover (streams[].failover: manifest) for rewrite and redirect modes: the entry
+ * manifest offers the session's other CDNs too, in the policy's ranking, so a player moves at the
+ * first failed segment, before Switchyard's probes have noticed anything.
+ * - HLS master: the variants as the session's own (following the policy, with switch points), then
+ *   one redundant copy per other CDN whose media playlist URLs carry a token pinned to that CDN.
+ * - DASH MPD: every CDN BaseURL repeated per CDN (serviceLocation, dvb:priority in ranked order).
+ */
+
+/** Whether this manifest gets fallbacks: entry manifests of a stream with failover on. */
+export function offersFallbacks(job: ManifestJob): boolean {
+  const { info } = job.manifest;
+  const failover =
+    job.stream.failover === 'auto' ? (info.protocol === 'dash' ? 'manifest' : 'none') : job.stream.failover;
+  // Steering mode's entry manifests list every CDN already.
+  if (failover !== 'manifest' || job.stream.mode === 'steering' || job.state.cdns.size < 2) return false;
+  if (info.protocol === 'dash') return true;
+  // An origin with its own Content Steering has pathways of its own: they are not doubled.
+  return info.kind === 'master' && !hasContentSteering(job.manifest.template);
+}
+
+/** The CDN a failover copy's token pins, when it names one still configured. */
+export function pinnedCdn(job: ManifestJob): string | undefined {
+  const p = job.session.p;
+  return p !== undefined && job.state.cdns.has(p) ? p : undefined;
+}
+
+/** A media playlist of a failover copy: all of it on the CDN its token pins. */
+export function choosePinned(job: ManifestJob, cdn: string): Choice {
+  const media = job.manifest.info.kind === 'media';
+  if (media) job.runtime.share.record(cdn, job.now);
+  return { cdn, reason: `failover copy pinned to ${cdn}`, delivers: media };
+}
+
+export function renderPinned(job: ManifestJob, cdn: string): Buffer {
+  const media = cdnPrefixOf(job.state, job.stream.id, cdn);
+  return renderWith(job, media, keyPrefixFor(job.stream, media), signFor(job.stream, cdn));
+}
+
+/**
+ * The entry manifest with fallbacks. `own` is the session's own media prefix (the chosen CDN in
+ * rewrite mode, Switchyard's segment route in redirect mode); the other CDNs follow in ranked order.
+ */
+export function renderWithFallbacks(job: ManifestJob, choice: Choice, own: string): string {
+  const { state, stream, session } = job;
+  const others = (choice.ranked ?? rankedCdns(state, { cdn: choice.cdn, reason: '' })).filter(
+    (id) => id !== choice.cdn,
+  );
+  const ownKey = keyPrefixFor(stream, cdnPrefixOf(state, stream.id, choice.cdn));
+  if (job.manifest.info.protocol === 'dash') {
+    const playlist = escapeFor(job, playlistPrefix(job));
+    const location = (id: string, media: string, signs: boolean) => ({
+      id,
+      mapSlot: withTokens(
+        job,
+        signs ? id : undefined,
+        slotMapper({
+          playlist,
+          media: escapeFor(job, media),
+          key: escapeFor(job, keyPrefixFor(stream, cdnPrefixOf(state, stream.id, id))),
+        }),
+      ),
+    });
+    return failoverMpd(job.manifest.template, [
+      // Redirect mode's own location points at Switchyard, which signs each redirect itself.
+      location(choice.cdn, own, job.stream.mode !== 'redirect'),
+      ...others.map((id) => location(id, cdnPrefixOf(state, stream.id, id), true)),
+    ]);
+  }
+  const primary: Pathway = {
+    id: choice.cdn,
+    mapSlot: withTokens(
+      job,
+      job.stream.mode === 'redirect' ? undefined : choice.cdn,
+      slotMapper({ playlist: playlistPrefix(job), media: own, key: ownKey }),
+    ),
+  };
+  const backups: Pathway[] = others.map((id) => {
+    const pinned = state.signer.mint(stream.id, job.now, session.sid, { issuedAt: session.iat, pathway: id });
+    const media = cdnPrefixOf(state, stream.id, id);
+    return {
+      id,
+      mapSlot: withTokens(
+        job,
+        id,
+        slotMapper({
+          playlist: state.publicBase + 's/' + pinned.token + '/' + stream.id + '/',
+          media,
+          key: keyPrefixFor(stream, media),
+        }),
+      ),
+    };
+  });
+  return redundantMaster(job.manifest.template, primary, backups);
+}
+
+/** A slot mapper whose CDN URIs carry `cdn`'s tokens when that CDN signs (cdns[].auth). */
+function withTokens(
+  job: ManifestJob,
+  cdn: string | undefined,
+  map: (slot: Slot) => string,
+): (slot: Slot) => string {
+  const signed = cdn === undefined ? undefined : signedSlots(job, cdn);
+  return signed ? (slot) => map(signed(slot)) : map;
+}
