@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { CdnAuth } from '../../fixtures/servers';
-import { get, playlistUris, startStack, TEST_SECRET, type Stack } from '../helpers/stack';
+import { get, playlistUris, startStack, TEST_SECRET, waitFor, type Stack } from '../helpers/stack';
 
 const AKAMAI_KEY = '00112233445566778899aabbccddeeff';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -99,8 +99,17 @@ test('the session moved to the other CDN gets that CDN’s token (another scheme
   expect((await get(url)).headers.get('x-switchyard-cdn')).toBe('a');
   stack.server.runtime.monitor.setDrained('a', true);
   try {
-    const moved = await get(url);
+    let moved = await get(url);
     expect(moved.headers.get('x-switchyard-cdn')).toBe('b');
+    // Segments listed before the move stay on a (RFC 8216 §6.2.1); the ones listed after are on b.
+    await waitFor(
+      async () => {
+        moved = await get(url);
+        return playlistUris(moved.body).some((s) => s.startsWith(stack.cdn('b').url));
+      },
+      8000,
+      200,
+    );
     const segs = playlistUris(moved.body).filter((s) => s.startsWith(stack.cdn('b').url));
     expect(segs.length).toBeGreaterThan(0);
     for (const s of segs)

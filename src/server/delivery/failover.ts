@@ -30,7 +30,8 @@ export function offersFallbacks(job: ManifestJob): boolean {
     job.stream.failover === 'auto' ? (info.protocol === 'dash' ? 'manifest' : 'none') : job.stream.failover;
   // Steering mode's entry manifests list every CDN already.
   if (failover !== 'manifest' || job.stream.mode === 'steering' || job.state.cdns.size < 2) return false;
-  if (info.protocol === 'dash') return true;
+  // A DASH MPD shares its SegmentTemplate between BaseURLs: one CDN's URL tokens cannot serve another.
+  if (info.protocol === 'dash') return ![...job.state.cdns.values()].some((c) => c.auth !== undefined);
   // An origin with its own Content Steering has pathways of its own: they are not doubled.
   return info.kind === 'master' && !hasContentSteering(job.manifest.template);
 }
