@@ -49,7 +49,20 @@ test('a move to a CDN without the newest segment is refused; a move to one with 
   usePolicyOrder(['c', 'a', 'b']);
   const moved = await get(media);
   expect(moved.headers.get('x-switchyard-cdn')).toBe('c');
-  expect(moved.body).toContain(`${stack.cdn('c').url}live/`);
+  // Segments already listed keep their URI on a (RFC 8216 6.2.1); the first segment listed after
+  // the move is the first on c. Reload until one appears (the fixture lists one per second).
+  const listed = (body: string): string[] => body.split('\n').filter((l) => l.startsWith('http'));
+  let later = moved;
+  for (let i = 0; i < 100 && !later.body.includes(`${stack.cdn('c').url}live/`); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    later = await get(media);
+  }
+  expect(later.body).toContain(`${stack.cdn('c').url}live/`);
+  const before = new Set(listed(stayed.body));
+  for (const uri of listed(later.body).filter((u) =>
+    before.has(u.replace(stack.cdn('c').url, stack.cdn('a').url)),
+  ))
+    expect(uri.startsWith(stack.cdn('a').url)).toBe(true);
   const switches = stack.server.runtime.recentSwitches;
   expect(switches.at(-1)).toMatchObject({ stream: 'live', from: 'a', to: 'c' });
   // c was checked with a HEAD of the playlist's newest segment.
