@@ -22,6 +22,9 @@ import { originQuery } from './origin-query';
 import { matchManifestRoute, type ManifestRoute } from './route';
 import type { ConfigState, Runtime } from './runtime';
 
+/** Query parameters only a steering client sends: the pathway signals and Switchyard's carried state. */
+const STEERING_CLIENT_QUERY = /(?:^|&)(?:_HLS_pathway|_DASH_pathway|sy_listed|sy_last)=/;
+
 /** How long a blocking reload is held when the playlist's target duration is not known yet. */
 const BLOCKING_HOLD_MS = 15_000;
 
@@ -81,10 +84,12 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     if (route.kind === 'segment' || route.kind === 'steering') {
       const { claims, stream } = sessionOf(runtime, state, route.token, route.kind === 'steering');
       // Only the session's own stream's mode answers its documents: /s/<token>/seg/... is for
-      // redirect-mode streams, steering manifests for steering ones. A steering manifest of a stream
-      // that left steering mode is 410: steering was withdrawn, the client stops asking.
+      // redirect-mode streams, steering manifests for steering ones. A steering client (its request
+      // carries the steering signals or the query of a steering URI Switchyard issued) asking after its
+      // stream left steering mode gets 410: steering was withdrawn, the client stops asking. Any other
+      // request for a document its stream's mode does not serve is 404.
       const serve = deliveryModeOf(stream).documents?.[route.kind];
-      if (!serve && route.kind === 'steering')
+      if (!serve && route.kind === 'steering' && STEERING_CLIENT_QUERY.test(route.query))
         throw new SwitchyardError(
           'STEERING_WITHDRAWN',
           `stream ${stream.id} is no longer delivered by steering`,

@@ -38,6 +38,21 @@ test('/s/<token>/seg/ answers a redirect-mode session with a 302 to its CDN', as
 });
 
 test.each([
+  ['a rewrite-mode session', 'vod'],
+  ['a redirect-mode session', 'redir'],
+])(
+  '%s asked by a steering client (its stream left steering mode) → 410 STEERING_WITHDRAWN',
+  async (_name, stream) => {
+    for (const q of ['_HLS_pathway=%22a%22', 'sy_listed=a,b&sy_last=a']) {
+      const res = await get(`${stack.url}s/${tokenFor(stream)}/steering.json?${q}`);
+      expect(res.status).toBe(410);
+      expect(res.headers.get('location')).toBeNull();
+      expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('STEERING_WITHDRAWN');
+    }
+  },
+);
+
+test.each([
   ['a rewrite-mode session, segment route', 'vod', 'seg/v0/seg_0.ts'],
   ['a rewrite-mode session, any path and query', 'vod', 'seg/admin/x?u=http://evil.example/'],
   ['a rewrite-mode session, steering manifest', 'vod', 'steering.json'],
