@@ -9,7 +9,8 @@ import { runFfmpeg } from '../helpers/ffmpeg';
 const STREAMS = ['dash', 'dash-live', 'dash-timeline', 'dash-list', 'dash-base'];
 
 function mpdBaseUrl(text: string): string | undefined {
-  return /<BaseURL>([^<]+)<\/BaseURL>/.exec(text)?.[1];
+  // The first BaseURL: the session's CDN (with failover on, the others follow in ranked order).
+  return /<BaseURL(?:\s[^>]*)?>([^<]+)<\/BaseURL>/.exec(text)?.[1];
 }
 
 describe('DASH through Switchyard', () => {
@@ -31,7 +32,12 @@ describe('DASH through Switchyard', () => {
       ...(p.sidx ? [p.sidx.resolvedUri] : []),
     ]);
     expect(uris.length).toBeGreaterThan(0);
-    for (const u of uris) expect(u.startsWith(cdn.url + id + '/')).toBe(true);
+    // Failover BaseURLs (the other CDNs, ranked after the session's) resolve too: every segment is on
+    // a fixture CDN, never the origin or Switchyard, and the session's CDN carries them all.
+    const onCdn = (u: string): boolean => stack.cdns.some((c) => u.startsWith(c.url + id + '/'));
+    for (const u of uris) expect(onCdn(u)).toBe(true);
+    const own = uris.filter((u) => u.startsWith(cdn.url + id + '/'));
+    expect(own.length * stack.cdns.length).toBe(uris.length);
   });
 
   it('a malformed MPD from the origin is a 502 with the JSON error body', async () => {
