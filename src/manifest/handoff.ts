@@ -96,15 +96,24 @@ export function segmentLayout(template: Template, mediaSequence: number | undefi
  * Where a session's move should begin in this playlist: the first media sequence number nothing of
  * which has been handed out yet, moved on (LL-HLS) to a parent segment whose first part is
  * INDEPENDENT=YES. `requestedMsn` is the _HLS_msn of a blocking reload (the player holds everything
- * before it, and the hint for it); without one, everything in this rendering counts as handed out.
+ * before it, and the hint for it). `listedUpTo` is the newest msn (segment or part) any rendering of
+ * this playlist listed before the session left its CDN (null: none did; undefined: not known).
+ * Without either, everything in this rendering counts as handed out.
  * Undefined when no segment qualifies yet (the move waits for a later reload).
  */
-export function switchPoint(layout: SegmentLayout, requestedMsn?: number): number | undefined {
+export function switchPoint(
+  layout: SegmentLayout,
+  requestedMsn?: number,
+  listedUpTo?: number | null,
+): number | undefined {
   const beyond = layout.lastMsn + 1;
-  const from =
+  let from =
     requestedMsn !== undefined && Number.isInteger(requestedMsn) && requestedMsn >= layout.firstMsn
       ? Math.min(requestedMsn + 1, beyond)
       : beyond;
+  // What earlier renderings can have handed out (null: none listed this playlist) bounds it too.
+  if (listedUpTo === null) from = layout.firstMsn;
+  else if (listedUpTo !== undefined) from = Math.max(layout.firstMsn, Math.min(from, listedUpTo + 1));
   if (!layout.marksIndependent) return from;
   // The stream starts every segment with an independent part (as far as the parts listed show):
   // a segment whose first part is not listed yet (only hinted, or not at all) will qualify.
@@ -201,6 +210,12 @@ export interface Handoff {
   readonly cdn: string;
   /** When it left (the product's clock). */
   readonly at: number;
+  /**
+   * When the session was last given a manifest before it left (its previous decision), when that is
+   * known exactly (single-instance memory): what it can have been handed is bounded by what
+   * renderings up to then listed. Undefined: everything in the first rendering after the move counts.
+   */
+  readonly seen?: number;
   /** Playlist key → the first msn no longer on `cdn` (segments before it stay there). */
   readonly points: Readonly<Record<string, number>>;
 }
@@ -215,19 +230,18 @@ export function bandsFor(
   handoffs: readonly Handoff[],
   playlistKey: string,
   layout: SegmentLayout,
-  point: () => number | undefined,
+  point: (handoff: Handoff) => number | undefined,
   prefixes: (cdn: string) => Omit<Band, 'fromMsn'> | undefined,
   current: string,
 ): { bands: Band[]; updated: Handoff[] | undefined } {
   let updated: Handoff[] | undefined;
   let newer = Number.POSITIVE_INFINITY;
-  let computed: number | undefined | null = null;
   const points: number[] = [];
   for (let k = 0; k < handoffs.length; k++) {
     const h = handoffs[k] as Handoff;
     let p = h.points[playlistKey];
     if (p === undefined) {
-      if (computed === null) computed = point();
+      const computed = point(h);
       // No qualifying switch point yet: everything stays on the older CDNs for now.
       p = computed ?? Number.POSITIVE_INFINITY;
       if (computed !== undefined) {

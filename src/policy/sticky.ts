@@ -58,7 +58,13 @@ export function withStickiness(
       // A move off the CDN the memory had starts a handoff: segments listed from it stay there.
       const handoffs =
         rec !== undefined && rec.cdn !== out.cdn
-          ? [{ cdn: rec.cdn, at: req.now, points: {} }, ...(rec.handoffs ?? [])].slice(0, MAX_HANDOFFS)
+          ? [
+              // The session's last manifest before the move, where this memory knows it exactly.
+              memory.exactSeen
+                ? { cdn: rec.cdn, at: req.now, seen: rec.seenAt, points: {} }
+                : { cdn: rec.cdn, at: req.now, points: {} },
+              ...(rec.handoffs ?? []),
+            ].slice(0, MAX_HANDOFFS)
           : rec?.handoffs;
       memory.set(sessionId, {
         cdn: out.cdn,

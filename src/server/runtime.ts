@@ -1,3 +1,4 @@
+import { ListingHistory } from './delivery/listings';
 import type { Logger } from 'pino';
 import { cdnPrefix, type Config, type CdnConfig, type StreamConfig } from '../config/schema';
 import { TokenSigner } from '../session/token';
@@ -108,6 +109,8 @@ export class Runtime {
   readonly metrics: Metrics;
   /** Live switches wait until the new CDN serves the playlist's newest segment. */
   readonly segments = new SegmentAvailability();
+  /** When each live media playlist version was first rendered: bounds what a moving session holds. */
+  readonly listings = new ListingHistory();
   /** LL-HLS blocking reloads in flight per client address (capped by limits.blockingPerClient). */
   readonly blockingClients = new PerClientLimit();
   /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */

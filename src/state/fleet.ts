@@ -155,6 +155,7 @@ export interface SessionWrite {
  * background (`onMiss`), so a record a peer forgot is back for the session's next reload.
  */
 export class SharedSessionMemory extends SessionMemory {
+  override readonly exactSeen = false;
   private readonly outbox = new Map<string, SessionWrite>();
   private readonly writtenAt = new Map<string, number>();
   onMiss: (sessionId: string) => void = () => undefined;

@@ -19,6 +19,8 @@ export interface SessionRecord {
 export interface SessionHandoff {
   readonly cdn: string;
   readonly at: number;
+  /** When the session was last given a manifest before it left `cdn` (set where exactSeen holds). */
+  readonly seen?: number;
   /** Opaque to policies: playlist key → first media sequence number no longer on `cdn`. */
   readonly points: Readonly<Record<string, number>>;
 }
@@ -42,6 +44,11 @@ export interface SessionMemoryOptions {
  */
 export class SessionMemory {
   readonly ttlMs: number;
+  /**
+   * Whether a record's seenAt is the session's last request everywhere (one instance). A fleet's
+   * copies are refreshed lazily, so a peer's seenAt may be older than the session's last request.
+   */
+  readonly exactSeen: boolean = true;
   private readonly cache: LRUCache<string, SessionRecord>;
 
   constructor(options: SessionMemoryOptions = {}) {

@@ -25,6 +25,35 @@ const layouts = new WeakMap<Template, SegmentLayout>();
 const bodies = new WeakMap<Template, Map<string, string>>();
 const BODIES_PER_TEMPLATE = 32;
 
+/** Live templates whose first rendering is in the runtime's listing history. */
+const noted = new WeakSet<Template>();
+
+/** The listing history's key of a playlist: its origin URL without the query (one per origin). */
+function listingKey(job: ManifestJob): string {
+  const url = job.originUrl;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function layoutOf(template: Template, mediaSequence: number | undefined): SegmentLayout {
+  let layout = layouts.get(template);
+  if (!layout) {
+    layout = segmentLayout(template, mediaSequence);
+    layouts.set(template, layout);
+  }
+  return layout;
+}
+
+/** A live playlist version rendered for the first time: what it lists, and when, for later moves. */
+function noteListing(job: ManifestJob, template: Template): void {
+  noted.add(template);
+  job.runtime.listings.note(
+    listingKey(job),
+    job.now,
+    layoutOf(template, job.manifest.info.mediaSequence).lastMsn,
+  );
+}
+
 /** The playlist a switch point belongs to: its path under the stream's origin, without the query. */
 export function playlistKey(job: ManifestJob): string {
   const url = job.originUrl;
@@ -40,16 +69,13 @@ export function renderMedia(job: ManifestJob, cdn: string): string | Buffer {
   };
   const { info, template } = job.manifest;
   if (info.protocol !== 'hls' || info.kind !== 'media') return single();
+  if (info.live && !noted.has(template)) noteListing(job, template);
   const memory = job.runtime.store.sessions;
   const record = memory.get(job.session.sid, job.now);
   const handoffs = record?.handoffs;
   if (!record || !handoffs || handoffs.length === 0) return single();
 
-  let layout = layouts.get(template);
-  if (!layout) {
-    layout = segmentLayout(template, info.mediaSequence);
-    layouts.set(template, layout);
-  }
+  const layout = layoutOf(template, info.mediaSequence);
   const key = playlistKey(job);
   const newest = handoffs[0]?.points[key];
   // The move is behind this playlist's window already: one CDN, the common render.
@@ -58,11 +84,18 @@ export function renderMedia(job: ManifestJob, cdn: string): string | Buffer {
   const msn = Number(queryParam(job.originUrl.slice(job.originUrl.indexOf('?') + 1), '_HLS_msn'));
   const requested = job.originUrl.includes('?') && Number.isInteger(msn) ? msn : undefined;
   const frozen = layout;
+  const listings = job.runtime.listings;
+  const history = listingKey(job);
   const { bands, updated } = bandsFor(
     handoffs,
     key,
     frozen,
-    () => switchPoint(frozen, requested),
+    (h) =>
+      switchPoint(
+        frozen,
+        requested,
+        h.seen === undefined || !info.live ? undefined : listings.listedBy(history, h.seen),
+      ),
     (id) => {
       if (!job.state.cdns.has(id)) return undefined;
       const media = cdnPrefixOf(job.state, job.stream.id, id);
