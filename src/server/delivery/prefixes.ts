@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors';
 import type { StreamConfig } from '../../config/schema';
-import { renderBytes, type Slot } from '../../manifest/template';
+import { renderBytes, type EncodedTemplate, type Slot } from '../../manifest/template';
 import type { ConfigState } from '../runtime';
 import type { ManifestJob } from './types';
 
@@ -109,9 +109,36 @@ export function renderWith(job: ManifestJob, media: string, key: string, signing
           keys: signing.keys,
           xml: job.manifest.escape !== undefined,
         });
-  return renderBytes(signed ?? job.manifest.encoded, {
+  const encoded = signed ?? job.manifest.encoded;
+  // No URI back through the session (a media playlist without rendition reports, segments straight
+  // from a CDN): every session on this CDN gets the same bytes, rendered once per (template or signed
+  // copy, prefixes).
+  const perSession =
+    encoded.counts.playlist > 0 || media.startsWith(job.sessionBase) || key.startsWith(job.sessionBase);
+  const shareKey = perSession ? undefined : media + '\n' + key;
+  let shared = shareKey === undefined ? undefined : sharedBodies.get(encoded);
+  const hit = shareKey === undefined ? undefined : shared?.get(shareKey);
+  if (hit !== undefined) return hit;
+  const body = renderBytes(encoded, {
     playlist: Buffer.from(escapeFor(job, playlistPrefix(job))),
     media: Buffer.from(escapeFor(job, media)),
     key: Buffer.from(escapeFor(job, key)),
   });
+  if (shareKey !== undefined) {
+    if (!shared) {
+      shared = new Map();
+      sharedBodies.set(encoded, shared);
+    }
+    if (shared.size >= SHARED_PER_TEMPLATE) shared.delete(shared.keys().next().value as string);
+    shared.set(shareKey, body);
+  }
+  return body;
 }
+
+/**
+ * Renderings every session shares, per encoded template (the cached manifest's, or its signed copy
+ * for one CDN and epoch): they go with the template. Responses only read them.
+ */
+const sharedBodies = new WeakMap<EncodedTemplate, Map<string, Buffer>>();
+/** Prefix pairs kept per template: a few CDNs × key locations. */
+const SHARED_PER_TEMPLATE = 16;
