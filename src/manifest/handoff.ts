@@ -26,6 +26,8 @@ export interface SegmentLayout {
   readonly segmentSlot: ReadonlyMap<number, number>;
   /** Indices of EXT-X-MAP slots, in order. */
   readonly mapSlots: readonly number[];
+  /** Indices of EXT-X-KEY URI slots, in order. */
+  readonly keySlots: readonly number[];
 }
 
 const SKIPPED = /#EXT-X-SKIP:(?:[^\n]*?,)?SKIPPED-SEGMENTS=(\d+)/;
@@ -61,6 +63,7 @@ export function segmentLayout(template: Template, mediaSequence: number | undefi
   const firstPartIndependent = new Map<number, boolean>();
   const segmentSlot = new Map<number, number>();
   const mapSlots: number[] = [];
+  const keySlots: number[] = [];
   let marksIndependent = false;
   template.slots.forEach((slot: Slot, i) => {
     msn.push(current);
@@ -74,6 +77,8 @@ export function segmentLayout(template: Template, mediaSequence: number | undefi
       if (!firstPartIndependent.has(current)) firstPartIndependent.set(current, independent);
     } else if (slot.kind === 'map') {
       mapSlots.push(i);
+    } else if (slot.kind === 'key') {
+      keySlots.push(i);
     }
   });
   // Rendition reports and other playlist URIs at the end belong to no segment.
@@ -89,6 +94,7 @@ export function segmentLayout(template: Template, mediaSequence: number | undefi
     marksIndependent,
     segmentSlot,
     mapSlots,
+    keySlots,
   };
 }
 
@@ -142,6 +148,9 @@ export interface Band {
  * covers everything before the second. Where a switch point falls inside the span of an EXT-X-MAP,
  * the map line is repeated before the first segment of the new band with the new prefix, so each
  * segment's map keeps the URI it was first listed with when the window later slides past the point.
+ * The same for the EXT-X-KEY lines in effect there when keys come from the CDN (keys.via: cdn): the
+ * new band's segments get its key URIs from the start, and keep them when the packager later lists
+ * the key again before the first segment of the window.
  */
 export function renderBanded(
   template: Template,
@@ -173,21 +182,35 @@ export function renderBanded(
         return slot.absolute;
     }
   };
-  // Map lines to repeat after the URI line of segment (band.fromMsn - 1).
+  // Map and key lines to repeat after the URI line of segment (band.fromMsn - 1).
   const inserts = new Map<number, string>();
+  const repeat = (at: number, slot: number, band: Band): void => {
+    const { before, after, eol } = lineAround(template, slot);
+    inserts.set(at, (inserts.get(at) ?? '') + before + mapSlot(slots[slot] as Slot, band) + after + eol);
+  };
   for (let k = 1; k < bands.length; k++) {
     const band = bands[k] as Band;
     const prevSegment = layout.segmentSlot.get(band.fromMsn - 1);
-    // Nothing of the new band listed yet: the map comes with its first segment.
+    // Nothing of the new band listed yet: the map and key come with its first segment.
     if (prevSegment === undefined || layout.lastMsn < band.fromMsn) continue;
     let governing: number | undefined;
     for (const m of layout.mapSlots) if (m < prevSegment) governing = m;
-    if (governing === undefined) continue;
-    const slot = slots[governing] as Slot;
-    const rendered = bandOf(layout.msn[governing] as number);
-    if (slot.path === undefined || rendered.media === band.media) continue;
-    const { before, after, eol } = lineAround(template, governing);
-    inserts.set(prevSegment, before + mapSlot(slot, band) + after + eol);
+    if (governing !== undefined) {
+      const slot = slots[governing] as Slot;
+      const rendered = bandOf(layout.msn[governing] as number);
+      if (slot.path !== undefined && rendered.media !== band.media) repeat(prevSegment, governing, band);
+    }
+    // The new band's first segment lists keys of its own (a key rotation there): nothing to repeat.
+    const next = layout.segmentSlot.get(band.fromMsn) ?? slots.length;
+    let ownKey = layout.keySlots.some((key) => key > prevSegment && key < next);
+    for (let j = prevSegment + 1; j <= next && !ownKey; j++)
+      ownKey = (chunks[j] ?? '').includes('#EXT-X-KEY:');
+    if (ownKey) continue;
+    for (const key of keysInEffect(template, layout, prevSegment)) {
+      const slot = slots[key] as Slot;
+      const rendered = bandOf(layout.msn[key] as number);
+      if (slot.path !== undefined && rendered.key !== band.key) repeat(prevSegment, key, band);
+    }
   }
   let out = chunks[0] as string;
   for (let i = 0; i < slots.length; i++) {
@@ -202,6 +225,22 @@ export function renderBanded(
     }
   }
   return out;
+}
+
+/**
+ * The EXT-X-KEY slots in effect for the segment whose URI line is slot `segment`: the keys listed
+ * together before the last segment that had any (one per KEYFORMAT), none when a key line without a
+ * URI (METHOD=NONE) came after them.
+ */
+function keysInEffect(template: Template, layout: SegmentLayout, segment: number): number[] {
+  const before = layout.keySlots.filter((k) => k < segment);
+  const last = before[before.length - 1];
+  if (last === undefined) return [];
+  const group = before.filter((k) => layout.msn[k] === layout.msn[last]);
+  // chunks[j] is the text between slot j-1 and slot j: any EXT-X-KEY there has no URI slot.
+  for (let j = last + 1; j <= segment; j++)
+    if ((template.chunks[j] as string).includes('#EXT-X-KEY:')) return [];
+  return group;
 }
 
 /** A CDN the session left, and where its segments end in each playlist it had listed from it. */

@@ -17,12 +17,19 @@ const PREFIX: Record<string, { media: string; key: string }> = {
   a: { media: 'https://cdn-a.example/live/', key: ORIGIN },
   b: { media: 'https://cdn-b.example/live/', key: ORIGIN },
 };
+/** keys.via: cdn — keys from each CDN, beside its segments. */
+const prefixFor = (spec: Case, id: string): { media: string; key: string } | undefined => {
+  const p = PREFIX[id];
+  return p && spec.keys === 'cdn' ? { media: p.media, key: p.media } : p;
+};
 const PLAYLIST = 'https://switchyard.example/s/TOKEN/live/';
 
 interface Case {
   start: string;
   moves: Record<string, string>;
   requestedMsn?: Record<string, number>;
+  /** "cdn": keys come from the CDN (keys.via: cdn), so each CDN has its own key URIs. */
+  keys?: 'origin' | 'cdn';
 }
 
 /** Renders the reloads of one case as a session would get them. */
@@ -49,7 +56,7 @@ function renderCase(folder: string): string[] {
       'v0/index.m3u8',
       layout,
       () => switchPoint(layout, requested),
-      (id) => PREFIX[id],
+      (id) => prefixFor(spec, id),
       cdn,
     );
     if (updated) handoffs = updated;
@@ -57,23 +64,30 @@ function renderCase(folder: string): string[] {
   });
 }
 
-/** segment msn → its URI line and map, and its parts and preload hint, as rendered. */
+/** segment msn → its URI line, map and keys in effect, and its parts and preload hint, as rendered. */
 function urisBySegment(text: string): Map<number, { segment: string[]; parts: string[] }> {
   const out = new Map<number, { segment: string[]; parts: string[] }>();
   let msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
   msn += Number(/SKIPPED-SEGMENTS=(\d+)/.exec(text)?.[1] ?? 0);
   let map = '';
+  // The key lines in effect: a run of EXT-X-KEY lines replaces the set before it.
+  let keys: string[] = [];
+  let keyRun = false;
   const entry = () => {
     let e = out.get(msn);
     if (!e) out.set(msn, (e = { segment: [], parts: [] }));
     return e;
   };
   for (const line of text.split('\n')) {
+    const isKey = line.startsWith('#EXT-X-KEY:');
+    if (isKey) keys = keyRun ? [...keys, line] : [line];
+    keyRun = isKey;
+    if (isKey) continue;
     if (line.startsWith('#EXT-X-MAP:')) map = line;
     else if (line.startsWith('#EXT-X-PART:') || line.startsWith('#EXT-X-PRELOAD-HINT:'))
       entry().parts.push(line);
     else if (line !== '' && !line.startsWith('#')) {
-      entry().segment.push(line, map);
+      entry().segment.push(line, map, ...keys);
       msn++;
     }
   }

@@ -44,6 +44,7 @@ describe('switchPoint with what earlier renderings listed', () => {
     marksIndependent: false,
     segmentSlot: new Map(),
     mapSlots: [],
+    keySlots: [],
     ...over,
   });
 
