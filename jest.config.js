@@ -10,7 +10,12 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // ES-module-only dependencies, compiled to CommonJS for jest (see the transform).
+    '/node_modules/@svta/.+\\.js$': '<rootDir>/test/runner/esm-to-cjs.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@svta/)'],
 };
 
 /** @type {import('jest').Config} */

@@ -32,6 +32,14 @@ export const ERROR_STATUS = {
   BLOCKING_RELOAD_TIMEOUT: 503,
   /** One client address holds more blocking reloads at once than `limits.blockingPerClient`. */
   TOO_MANY_BLOCKING_RELOADS: 429,
+  /** CMCD event mode: a body with no readable report (`POST /cmcd`). */
+  CMCD_INVALID: 400,
+  /** CMCD event mode: a body larger than `qoe.events.maxBodyBytes`. */
+  CMCD_TOO_LARGE: 413,
+  /** CMCD event mode: a body that is not `application/cmcd` (or text/plain, as sendBeacon sends). */
+  CMCD_MEDIA_TYPE: 415,
+  /** CMCD event mode: one address sends reports faster than `qoe.events.ratePerClient`. */
+  CMCD_RATE_LIMITED: 429,
   CONFIG_INVALID: 500,
   UNAUTHORIZED: 401,
   INTERNAL: 500,

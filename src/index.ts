@@ -18,3 +18,6 @@ export { TokenSigner } from './session/token';
 // For custom policy modules: the zod Switchyard validates options with, and a typed factory helper.
 export { z } from 'zod';
 export { definePolicy, type ModuleToolkit } from './policy/define';
+// QoE: the signals CMCD/CMSD become (runtime.qoeSignals) and the aggregates policies read.
+export { QoeSignalBus, type QoeSignal, type QoeListener } from './qoe/signals';
+export { QoeAggregates, type QoeEstimate, type QoeWindowSettings } from './qoe/aggregate';

@@ -10,7 +10,21 @@ export interface CdnSnapshot {
   readonly drained: boolean;
   readonly share: number;
   readonly errorRate: number;
+  /** CMSD duress on its last probe. */
+  readonly duress?: boolean;
 }
+
+/** A CDN's fleet-wide QoE estimate over the covered windows (all viewers). */
+export interface QoeRow {
+  readonly cdn: string;
+  readonly sessions: number;
+  readonly goodShare: number;
+  readonly errorRate: number;
+  readonly rebufferRatio: number;
+}
+
+export type CmcdReportOutcome =
+  'accepted' | 'invalid' | 'too_large' | 'media_type' | 'rate_limited' | 'token';
 
 /**
  * Prometheus metrics (prom-client), one registry per Switchyard instance so tests and embedders can
@@ -31,6 +45,10 @@ export class Metrics {
   private readonly reloads: Counter<'result'>;
   private readonly breaker: Gauge<'origin' | 'state'>;
   private readonly uncaught: Counter<'kind'>;
+  private readonly cmcdReports: Counter<'outcome'>;
+  private readonly qoeSignals: Counter<'source'>;
+  /** The fleet's QoE per CDN, read at scrape time (set by the runtime). */
+  qoeRows: () => readonly QoeRow[] = () => [];
 
   constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -111,6 +129,61 @@ export class Metrics {
         for (const c of snapshot()) this.set({ cdn: c.id }, c.healthy && !c.drained ? 1 : 0);
       },
     });
+    this.cmcdReports = new Counter({
+      name: 'switchyard_cmcd_event_reports_total',
+      help: 'CMCD event-mode reports (POST /cmcd lines) accepted, and bodies refused by reason',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.qoeSignals = new Counter({
+      name: 'switchyard_qoe_signals_total',
+      help: 'QoE signals published, by source (cmcd-query, cmcd-header, cmcd-event, cmsd)',
+      labelNames: ['source'],
+      registers,
+    });
+    new Gauge({
+      name: 'switchyard_cdn_duress',
+      help: '1 while the CDN answers its probes with CMSD duress (du)',
+      labelNames: ['cdn'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.duress === true ? 1 : 0);
+      },
+    });
+    const qoeRows = () => this.qoeRows();
+    const qoeGauge = (name: string, help: string, pick: (r: QoeRow) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['cdn'],
+        registers,
+        aggregator: 'max',
+        collect() {
+          this.reset();
+          for (const r of qoeRows()) this.set({ cdn: r.cdn }, pick(r));
+        },
+      });
+    qoeGauge(
+      'switchyard_qoe_sessions',
+      'Sessions voting on the CDN in the QoE windows (fleet-wide)',
+      (r) => r.sessions,
+    );
+    qoeGauge(
+      'switchyard_qoe_good_share',
+      'Share of voting sessions that did not suffer on the CDN, 0..1',
+      (r) => r.goodShare,
+    );
+    qoeGauge(
+      'switchyard_qoe_segment_error_rate',
+      'Failed / requested media segments players reported',
+      (r) => r.errorRate,
+    );
+    qoeGauge(
+      'switchyard_qoe_rebuffer_ratio',
+      'Rebuffering / (rebuffering + playing) time players reported',
+      (r) => r.rebufferRatio,
+    );
     new Gauge({
       name: 'switchyard_cdn_share',
       help: 'Fraction of recent segment-placing decisions that went to the CDN',
@@ -163,6 +236,14 @@ export class Metrics {
 
   uncaughtError(kind: 'exception' | 'rejection'): void {
     this.uncaught.inc({ kind });
+  }
+
+  cmcdReport(outcome: CmcdReportOutcome, count = 1): void {
+    this.cmcdReports.inc({ outcome }, count);
+  }
+
+  qoeSignal(source: string): void {
+    this.qoeSignals.inc({ source });
   }
 
   configReload(ok: boolean): void {

@@ -147,6 +147,7 @@ export class ClusterPrimary {
         latencyMs: h.latencyMs,
         lastProbeAt: h.lastProbeAt,
         lastError: h.lastError,
+        duress: h.duress,
       },
     }));
   }
@@ -248,6 +249,10 @@ export class ClusterPrimary {
     const others = [...this.slots.values()].filter((s) => s !== slot);
     if (m.shares) {
       const msg: PrimaryMessage = { sy: 'shares', from, at: m.shares.at, counts: m.shares.counts };
+      for (const s of others) this.send(s.worker, msg);
+    }
+    if (m.qoe) {
+      const msg: PrimaryMessage = { sy: 'qoe', from, snapshot: m.qoe };
       for (const s of others) this.send(s.worker, msg);
     }
     if (m.sessions && m.sessions.length > 0) {

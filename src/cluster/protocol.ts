@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema';
 import type { SharedHealth } from '../health/monitor';
+import type { QoeSnapshot } from '../qoe/aggregate';
 import type { SessionRecord } from '../state/session-memory';
 import type { InstanceInfo } from '../state/types';
 
@@ -30,6 +31,8 @@ export type PrimaryMessage =
       readonly at: number;
       readonly counts: Readonly<Record<string, number>>;
     }
+  /** Another worker's QoE tallies (its own, per window). */
+  | { readonly sy: 'qoe'; readonly from: string; readonly snapshot: QoeSnapshot }
   /** The other workers' delivered volume of one day, summed, per CDN. */
   | { readonly sy: 'ledger'; readonly day: string; readonly totals: Readonly<Record<string, number>> }
   /** Sessions another worker placed or moved. */
@@ -52,6 +55,7 @@ export type WorkerMessage =
   | {
       readonly sy: 'sync';
       readonly shares?: { at: number; counts: Record<string, number> };
+      readonly qoe?: QoeSnapshot;
       readonly ledger?: readonly { day: string; totals: Record<string, number> }[];
       readonly sessions?: readonly { id: string; record: SessionRecord }[];
     }

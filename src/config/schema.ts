@@ -65,6 +65,7 @@ export const RESERVED_STREAM_IDS: ReadonlySet<string> = new Set([
   'metrics',
   'ui',
   'favicon.ico',
+  'cmcd',
 ]);
 
 export const PATH_PLACEHOLDER = '{path}';
@@ -328,6 +329,69 @@ export const configSchema = z
         flushInterval: 200,
         commandTimeout: 500,
         connectTimeout: 2_000,
+      }),
+    /**
+     * QoE from CMCD (players) and CMSD (CDNs): how signals are aggregated per CDN x (country, ASN), and
+     * the event-mode reporting endpoint `POST /cmcd` (see README, QoE signals).
+     */
+    qoe: z
+      .strictObject({
+        /** Length of one aggregation window. */
+        window: duration.default(30_000),
+        /** Windows an estimate covers (the current one included). */
+        windows: z.number().int().min(1).max(20).default(2),
+        /** Fewest sessions before a CDN's QoE estimate is given (below it, no score moves). */
+        minSessions: z.number().int().min(1).default(20),
+        /** Distinct sessions one address may vote for per window (event mode: the player picks sid). */
+        sessionsPerClient: z.number().int().min(1).default(4),
+        /** Sessions echoing a CDN's CMSD duress before the fleet treats that CDN as under duress. */
+        duressMinSessions: z.number().int().min(1).default(3),
+        /** A report with measured throughput below bitrate x this counts as bad. */
+        throughputMargin: z.number().positive().default(1),
+        /** Request headers (lower case) carrying the viewer's country and ASN; the first present wins. */
+        geoHeaders: z
+          .strictObject({
+            country: z
+              .array(z.string().min(1))
+              .default(['cloudfront-viewer-country', 'cf-ipcountry', 'x-country-code']),
+            asn: z.array(z.string().min(1)).default(['cloudfront-viewer-asn', 'x-asn']),
+          })
+          .default({
+            country: ['cloudfront-viewer-country', 'cf-ipcountry', 'x-country-code'],
+            asn: ['cloudfront-viewer-asn', 'x-asn'],
+          }),
+        /** CMCD event mode: `POST /cmcd` (or `/s/<session token>/cmcd`), body `application/cmcd`. */
+        events: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** Largest body accepted (then 413). */
+            maxBodyBytes: z
+              .number()
+              .int()
+              .min(256)
+              .max(1024 * 1024)
+              .default(64 * 1024),
+            /** Reports (lines) read from one body; the rest are ignored and said so. */
+            maxReports: z.number().int().min(1).max(10_000).default(200),
+            /** Sustained reports (POSTs) per second one address may send (then 429). */
+            ratePerClient: z.number().positive().max(10_000).default(10),
+            /** Reports one address may send at once above the rate. */
+            burst: z.number().int().min(1).max(100_000).default(30),
+          })
+          .default({ enabled: true, maxBodyBytes: 64 * 1024, maxReports: 200, ratePerClient: 10, burst: 30 }),
+      })
+      .default({
+        window: 30_000,
+        windows: 2,
+        minSessions: 20,
+        sessionsPerClient: 4,
+        duressMinSessions: 3,
+        throughputMargin: 1,
+        geoHeaders: {
+          country: ['cloudfront-viewer-country', 'cf-ipcountry', 'x-country-code'],
+          asn: ['cloudfront-viewer-asn', 'x-asn'],
+        },
+        events: { enabled: true, maxBodyBytes: 64 * 1024, maxReports: 200, ratePerClient: 10, burst: 30 },
       }),
   })
   .superRefine((cfg, ctx) => {

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import type { CdnView } from '../policy/types';
+import { cmsdFromHeaders, type CmsdReading } from '../qoe/cmsd';
 
 export interface ProbeSettings {
   readonly path: string;
@@ -22,6 +23,8 @@ export interface ProbeResult {
   readonly ok: boolean;
   readonly latencyMs: number | null;
   readonly error?: string;
+  /** The CMSD the CDN answered with (CMSD-Static / CMSD-Dynamic), when it sent any. */
+  readonly cmsd?: CmsdReading;
 }
 
 export type Prober = (url: string, timeoutMs: number, maxStatus: number) => Promise<ProbeResult>;
@@ -39,6 +42,11 @@ export interface CdnHealth {
   lastError: string | null;
   /** Taken out of selection by an operator. */
   drained: boolean;
+  /**
+   * The CDN's last probe answer carried CMSD `du` (duress): it asks clients to move off it. It stays
+   * healthy (it still serves), and policies that read it (qoe, failover) prefer other CDNs.
+   */
+  duress: boolean;
 }
 
 export interface HealthChange {
@@ -53,7 +61,7 @@ const EWMA = 0.3;
 export type SharedHealth = Pick<
   CdnHealth,
   'healthy' | 'consecutiveOk' | 'consecutiveFail' | 'errorRate' | 'latencyMs' | 'lastProbeAt' | 'lastError'
->;
+> & { readonly duress?: boolean };
 
 /**
  * How a monitor takes part in a fleet (see src/state). All optional: without them it works alone.
@@ -83,9 +91,10 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
       });
       await res.body.dump({ limit: 64 * 1024 });
       const latencyMs = performance.now() - started;
+      const cmsd = cmsdFromHeaders(res.headers);
       return res.statusCode < maxStatus
-        ? { ok: true, latencyMs }
-        : { ok: false, latencyMs, error: `status ${res.statusCode}` };
+        ? { ok: true, latencyMs, ...(cmsd ? { cmsd } : {}) }
+        : { ok: false, latencyMs, error: `status ${res.statusCode}`, ...(cmsd ? { cmsd } : {}) };
     } catch (err) {
       return { ok: false, latencyMs: null, error: (err as { code?: string }).code ?? (err as Error).message };
     }
@@ -104,6 +113,8 @@ export class HealthMonitor {
   private changes = 0;
   /** Set by a shared state store; empty when the instance runs alone. */
   sync: HealthSync = {};
+  /** Told of every probe this instance made that came back with CMSD (the QoE reader listens). */
+  onCmsd: ((id: string, at: number, cmsd: CmsdReading, latencyMs: number | null) => void) | undefined;
 
   constructor(
     private readonly prober: Prober,
@@ -136,6 +147,7 @@ export class HealthMonitor {
           lastProbeAt: null,
           lastError: null,
           drained: false,
+          duress: false,
         });
       }
       const before = previous.get(cdn.id);
@@ -199,6 +211,9 @@ export class HealthMonitor {
     if (!s || peer.lastProbeAt === null || (s.lastProbeAt !== null && peer.lastProbeAt <= s.lastProbeAt))
       return false;
     const wasHealthy = s.healthy;
+    const duress = peer.duress === true;
+    if (duress !== s.duress) this.changes++;
+    s.duress = duress;
     Object.assign(s, {
       healthy: peer.healthy,
       consecutiveOk: peer.consecutiveOk,
@@ -228,6 +243,7 @@ export class HealthMonitor {
         baseUrl: c.baseUrl,
         weight: c.weight,
         healthy: s.healthy && !s.drained,
+        ...(s.duress ? { duress: true } : {}),
         errorRate: s.errorRate,
         latencyMs: s.latencyMs,
         share: shares.get(c.id) ?? 0,
@@ -267,6 +283,7 @@ export class HealthMonitor {
     const s = this.state.get(cdn.id);
     if (!s) return; // removed by a reload while probing
     this.record(s, cdn.probe, result);
+    if (result.cmsd) this.onCmsd?.(s.id, s.lastProbeAt ?? this.now(), result.cmsd, result.latencyMs);
     this.sync.probed?.(s.id, s);
   }
 
@@ -274,6 +291,17 @@ export class HealthMonitor {
   record(s: CdnHealth, probe: Pick<ProbeSettings, 'rise' | 'fall'>, result: ProbeResult): void {
     s.lastProbeAt = this.now();
     s.errorRate = s.errorRate * (1 - EWMA) + (result.ok ? 0 : EWMA);
+    // CMSD says `du` only while under duress (never du=false): an answer without it ends the duress.
+    const duress = result.cmsd?.duress === true;
+    if (duress !== s.duress) {
+      s.duress = duress;
+      this.changes++;
+      this.onChange({
+        id: s.id,
+        healthy: s.healthy,
+        reason: duress ? 'CMSD duress (du): the CDN asks to be moved off' : 'CMSD duress ended',
+      });
+    }
     if (result.latencyMs !== null)
       s.latencyMs =
         s.latencyMs === null ? result.latencyMs : s.latencyMs * (1 - EWMA) + result.latencyMs * EWMA;

@@ -1,134 +1,33 @@
 /**
- * CTA-5004 Common Media Client Data: what a player says about itself on each request, as a `CMCD=`
- * query parameter or as the CMCD-Request/-Object/-Status/-Session headers. The payload is a
- * comma-separated list of `key=value` and bare `key` (a true flag); values are numbers, quoted strings
- * (`"..."`, with `\"` and `\\` escapes), or tokens (`ot=v`, `sf=h`). Players are not always right, and
- * anyone can send anything: the parser never throws, skips what it cannot read, and bounds its work.
+ * The client's CMCD as policies see it: one scalar per key (`br`, `bs`, `mtp`, `ot`, `sid`, ...), v1
+ * or v2, from the `CMCD=` query parameter or the CMCD-Request/-Object/-Status/-Session headers. The
+ * wire format is decoded in src/qoe/cmcd.ts (by @svta/cml-cmcd); this module is the policies' view.
  */
-export type CmcdValue = string | number | boolean;
-export type CmcdData = Record<string, CmcdValue>;
+import {
+  CMCD_HEADERS,
+  decodeHeaders,
+  decodeQuery,
+  decodeRequest,
+  flatten,
+  parseCmcd,
+  type CmcdData,
+  type CmcdValue,
+} from '../qoe/cmcd';
 
-export const CMCD_HEADERS = ['cmcd-request', 'cmcd-object', 'cmcd-status', 'cmcd-session'] as const;
+export { CMCD_HEADERS, parseCmcd, type CmcdData, type CmcdValue };
 
-/** Longest payload read (the spec has no limit; real payloads are a few hundred bytes). */
-const MAX_PAYLOAD = 4096;
-const MAX_KEYS = 64;
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const NUMBER = /^-?\d+(?:\.\d+)?$/;
-
-/** Parses a decoded CMCD payload (`br=3200,bs,ot=v,sid="abc"`) into a record; the first of a repeated key wins. */
-export function parseCmcd(payload: string, into: CmcdData = {}): CmcdData {
-  const text = payload.length > MAX_PAYLOAD ? payload.slice(0, MAX_PAYLOAD) : payload;
-  let i = 0;
-  let count = 0;
-  while (i < text.length && count < MAX_KEYS) {
-    // key
-    let end = i;
-    while (end < text.length && text[end] !== '=' && text[end] !== ',') end++;
-    const key = text.slice(i, end).trim();
-    let value: CmcdValue | undefined = true;
-    i = end;
-    if (text[i] === '=') {
-      i++;
-      while (text[i] === ' ') i++;
-      if (text[i] === '"') {
-        const read = readQuoted(text, i + 1);
-        value = read?.value;
-        i = read ? read.next : skipToComma(text, i);
-      } else {
-        const stop = skipToComma(text, i);
-        value = scalar(text.slice(i, stop).trim());
-        i = stop;
-      }
-    }
-    // Whatever trails a value up to the next comma is garbage that belongs to this pair.
-    i = skipToComma(text, i) + 1;
-    count++;
-    if (value === undefined || !KEY.test(key) || key === '__proto__' || key in into) continue;
-    into[key] = value;
-  }
-  return into;
-}
-
-function readQuoted(text: string, from: number): { value: string; next: number } | undefined {
-  let out = '';
-  for (let i = from; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '\\') {
-      i++;
-      if (i >= text.length) return undefined;
-      out += text[i];
-    } else if (ch === '"') {
-      return { value: out, next: i + 1 };
-    } else {
-      out += ch;
-    }
-  }
-  return undefined;
-}
-
-function skipToComma(text: string, from: number): number {
-  const at = text.indexOf(',', from);
-  return at === -1 ? text.length : at;
-}
-
-function scalar(raw: string): CmcdValue | undefined {
-  if (raw === '') return undefined;
-  if (NUMBER.test(raw)) {
-    const n = Number(raw);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  // Structured-field booleans, which some players send instead of omitting a false flag.
-  if (raw === '?1') return true;
-  if (raw === '?0') return false;
-  return raw;
-}
-
-/**
- * The `CMCD` parameter of a raw query string (without the leading "?"), percent-decoded and parsed;
- * undefined when absent. A malformed percent escape leaves the value as sent rather than failing.
- */
+/** The `CMCD` parameter of a raw query string (without the leading "?"), parsed; undefined when absent. */
 export function parseCmcdQuery(query: string): CmcdData | undefined {
-  if (query.length === 0) return undefined;
-  let start = 0;
-  while (start <= query.length) {
-    let end = query.indexOf('&', start);
-    if (end === -1) end = query.length;
-    if (query.startsWith('CMCD=', start)) {
-      const raw = query.slice(start + 5, end);
-      return parseCmcd(percentDecode(raw));
-    }
-    start = end + 1;
-  }
-  return undefined;
-}
-
-/** decodeURIComponent, except that a malformed escape is kept as sent instead of failing the whole value. */
-function percentDecode(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-      try {
-        return decodeURIComponent(run);
-      } catch {
-        return run;
-      }
-    });
-  }
+  const payload = decodeQuery(query);
+  return payload ? flatten(payload) : undefined;
 }
 
 /** Merges the four CMCD-* headers (Node lower-cases header names); undefined when none is present. */
 export function parseCmcdHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): CmcdData | undefined {
-  let out: CmcdData | undefined;
-  for (const name of CMCD_HEADERS) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    out = parseCmcd(Array.isArray(value) ? value.join(',') : value, out ?? {});
-  }
-  return out;
+  const payload = decodeHeaders(headers);
+  return payload ? flatten(payload) : undefined;
 }
 
 /** CMCD from a request: the query parameter and the headers together (the query wins a conflict). */
@@ -136,11 +35,8 @@ export function cmcdFromRequest(
   query: string,
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): CmcdData | undefined {
-  const fromQuery = parseCmcdQuery(query);
-  const fromHeaders = parseCmcdHeaders(headers);
-  if (!fromHeaders) return fromQuery;
-  if (!fromQuery) return fromHeaders;
-  return { ...fromHeaders, ...fromQuery };
+  const decoded = decodeRequest(query, headers);
+  return decoded ? flatten(decoded.payload) : undefined;
 }
 
 /** The client's CMCD as a policy sees it: parsed by the server, or read from the headers it passed on. */

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { duration } from '../config/duration';
+import { DEFAULT_GEO_HEADERS, geoOf } from '../qoe/geo';
 import { clientCmcd, type CmcdValue } from './cmcd';
 import { candidates, rendezvousRank } from './weighted';
 import type {
@@ -92,28 +93,58 @@ const options = z.strictObject({
   prior: z.number().min(0).default(5),
   /** Most sessions remembered (their CDN and the CDNs they avoid). */
   maxSessions: z.number().int().min(1).default(100_000),
+  /**
+   * A CDN whose CMSD says `du` (on Switchyard's probes, or echoed by enough players) is under duress:
+   * `avoid` takes it out of new choices and moves its sessions at their next reload while another CDN
+   * is healthy; `ignore` leaves it to the scores.
+   */
+  duress: z.enum(['avoid', 'ignore']).default('avoid'),
+  /** Request headers with the viewer's country and ASN, for per-location scores (first present wins). */
+  geoHeaders: z
+    .strictObject({
+      country: z.array(z.string().min(1)).default([...DEFAULT_GEO_HEADERS.country]),
+      asn: z.array(z.string().min(1)).default([...DEFAULT_GEO_HEADERS.asn]),
+    })
+    .default({ country: [...DEFAULT_GEO_HEADERS.country], asn: [...DEFAULT_GEO_HEADERS.asn] }),
 });
 type QoeOptions = z.output<typeof options>;
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
- * QoE-driven selection from CMCD. New sessions go by rendezvous over healthy CDNs weighted by
+ * QoE-driven selection from CMCD and CMSD. New sessions go by rendezvous over healthy CDNs weighted by
  * weight x score^sensitivity; a session stays on its CDN while that CDN scores within `tolerance` of
  * the best; a session reporting starvation or throughput below its bitrate moves to the next-best CDN
- * and stays off the one it left for `avoidFor`.
+ * and stays off the one it left for `avoidFor`; a CDN under CMSD duress is left while another serves.
+ *
+ * In a server, scores are the fleet's windowed aggregates (src/qoe/aggregate.ts: one vote per session
+ * and window, per CDN x country x ASN, no score below `qoe.minSessions` voters), the most specific one
+ * with enough voters for the viewer's location; smoothed by `prior`. Built alone (tests, what-if), the
+ * policy keeps its own decaying scoreboard of the reports it sees (`halfLife`).
  */
 export const qoePolicy: PolicyFactory<QoeOptions> = {
   type: 'qoe',
   options,
   create(opts, ctx): CdnSelectionPolicy {
     const scores = ctx.shared.get('qoe:scores', () => new QoeScoreboard());
+    const fleet = ctx.shared.qoe;
+    const geoHeaders = {
+      country: opts.geoHeaders.country.map((h) => h.toLowerCase()),
+      asn: opts.geoHeaders.asn.map((h) => h.toLowerCase()),
+    };
     const sessions = ctx.shared.get(
       'qoe:sessions',
       () =>
         new LRUCache<string, QoeSession>({ max: opts.maxSessions, ttl: 30 * 60_000, ttlAutopurge: false }),
     );
-    const score = (cdn: CdnId, now: number) => scores.score(cdn, now, opts.halfLife, opts.prior);
+    const score = (cdn: CdnId, now: number, geo: { country?: string; asn?: number }) => {
+      if (!fleet) return scores.score(cdn, now, opts.halfLife, opts.prior);
+      const e = fleet.estimate(cdn, now, geo.country, geo.asn);
+      if (!e) return 1;
+      return (e.sessions - e.bad + opts.prior) / (e.sessions + opts.prior);
+    };
+    const inDuress = (view: CdnView, now: number) =>
+      opts.duress === 'avoid' && (view.duress === true || (fleet?.duress(view.id, now) ?? false));
 
     const report = (
       sessionId: string,
@@ -124,7 +155,8 @@ export const qoePolicy: PolicyFactory<QoeOptions> = {
     ) => {
       const judged = judgeCmcd(cmcd, opts.throughputMargin);
       if (judged.verdict === undefined) return judged;
-      scores.record(cdn, judged.verdict, now, opts.halfLife, event);
+      // In a server the fleet's aggregates hear every report through the QoE bus.
+      if (!fleet) scores.record(cdn, judged.verdict, now, opts.halfLife, event);
       if (judged.verdict === 'bad') {
         const s = sessions.get(sessionId) ?? { avoid: {} };
         s.avoid[cdn] = now + opts.avoidFor;
@@ -146,10 +178,19 @@ export const qoePolicy: PolicyFactory<QoeOptions> = {
         const s = sessions.get(id) ?? { avoid: {} };
         for (const [cdn, until] of Object.entries(s.avoid)) if (until <= now) delete s.avoid[cdn];
         const { pool: healthy, degraded } = candidates(req.cdns);
-        const allowed = healthy.filter((c) => s.avoid[c.id] === undefined);
-        const pool = allowed.length > 0 ? allowed : healthy;
+        const calm = healthy.filter((c) => !inDuress(c, now));
+        const usable = calm.length > 0 ? calm : healthy;
+        const allowed = usable.filter((c) => s.avoid[c.id] === undefined);
+        const pool = allowed.length > 0 ? allowed : usable;
+        const geo =
+          req.client.country !== undefined
+            ? { ...geoOf(req.client.headers ?? {}, geoHeaders), country: req.client.country.toUpperCase() }
+            : geoOf(req.client.headers ?? {}, geoHeaders);
+        const currentView = req.cdns.find((c) => c.id === current);
+        const leavingDuress =
+          currentView !== undefined && currentView.healthy && inDuress(currentView, now) && calm.length > 0;
 
-        const scored = pool.map((c) => ({ view: c, score: round2(score(c.id, now)) }));
+        const scored = pool.map((c) => ({ view: c, score: round2(score(c.id, now, geo)) }));
         const best = Math.max(...scored.map((x) => x.score));
         const mine = scored.find((x) => x.view.id === current);
         let chosen: CdnView;
@@ -162,7 +203,9 @@ export const qoePolicy: PolicyFactory<QoeOptions> = {
               weight: Math.max(x.view.weight, 1e-9) * Math.pow(x.score, opts.sensitivity),
             })),
           );
-        const ranking = weighted(scored);
+        // Every CDN scoring 0 (prior 0, all failing): they still serve, by plain rendezvous.
+        const byScore = weighted(scored);
+        const ranking = byScore.length > 0 ? byScore : rendezvousRank(id, pool);
         if (mine && mine.score >= best * (1 - opts.tolerance)) {
           chosen = mine.view;
           reason = `qoe: staying on ${mine.view.id} (score ${mine.score})`;
@@ -172,9 +215,11 @@ export const qoePolicy: PolicyFactory<QoeOptions> = {
           reason =
             current === undefined
               ? `qoe: best by score (${chosen.id} ${top})`
-              : judged?.verdict === 'bad' && chosen.id !== current
-                ? `qoe: ${judged.why} on ${current}, moved to next-best ${chosen.id} (score ${top})`
-                : `qoe: ${current} scores ${mine?.score ?? 'n/a'}, moved to ${chosen.id} (score ${top})`;
+              : leavingDuress && chosen.id !== current
+                ? `qoe: ${current} under duress (CMSD du), moved to ${chosen.id} (score ${top})`
+                : judged?.verdict === 'bad' && chosen.id !== current
+                  ? `qoe: ${judged.why} on ${current}, moved to next-best ${chosen.id} (score ${top})`
+                  : `qoe: ${current} scores ${mine?.score ?? 'n/a'}, moved to ${chosen.id} (score ${top})`;
         }
         if (chosen === undefined) throw new Error('qoe policy: no CDN configured');
         if (degraded) reason += ' (no healthy CDN, using all)';

@@ -16,6 +16,11 @@ export interface CdnView {
   readonly latencyMs: number | null;
   /** Fraction of recent selections that went to this CDN, 0..1. */
   readonly share: number;
+  /**
+   * The CDN's CMSD said `du` (duress) on its last probe: it still serves, and asks clients to move off
+   * it. Absent when not under duress.
+   */
+  readonly duress?: boolean;
   readonly tags: Readonly<Record<string, string>>;
 }
 

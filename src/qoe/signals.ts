@@ -21,6 +21,21 @@ export interface QoeSignal {
   readonly playMs?: number;
   /** CMSD `du`: the CDN asks to be moved off. */
   readonly duress?: boolean;
+  /** The player's buffer ran dry since its previous report (CMCD `bs`, `bsa`, `bsd`, `sta=r`). */
+  readonly starved?: boolean;
+  /** Measured throughput, kbps (CMCD `mtp`, or CMSD `etp` from a probe). */
+  readonly throughputKbps?: number;
+  /** Encoded bitrate the player is on, kbps (CMCD `br`). */
+  readonly bitrateKbps?: number;
+  /** Time to first byte, ms (CMCD v2 `ttfb`; the probe's latency for CMSD). */
+  readonly ttfbMs?: number;
+  /** CMCD v2 event type (`e`: rr, ps, t, e, bc, ...). */
+  readonly event?: string;
+  /**
+   * The sender's address (event mode), for abuse limits: aggregates count few sessions per address.
+   * Absent when the session id is Switchyard's own (from a signed session token).
+   */
+  readonly client?: string;
 }
 
 export type QoeListener = (signal: QoeSignal) => void;

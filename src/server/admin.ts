@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { SwitchyardError } from '../errors';
 import { redactAuth } from '../signing';
+import { toEstimate } from '../qoe/aggregate';
 import type { Runtime } from './runtime';
 
 /** Constant-time comparison of bearer tokens of any length (hashes first, so lengths do not leak). */
@@ -71,6 +72,7 @@ export function adminRouter(runtime: Runtime): Router {
           weight: v.weight,
           healthy: v.healthy,
           drained: h?.drained ?? false,
+          duress: h?.duress ?? false,
           probeHealthy: h?.healthy ?? null,
           errorRate: v.errorRate,
           latencyMs: v.latencyMs,
@@ -98,6 +100,7 @@ export function adminRouter(runtime: Runtime): Router {
         id: v.id,
         healthy: v.healthy,
         drained: runtime.monitor.health(v.id)?.drained ?? false,
+        duress: v.duress === true,
         share: v.share,
         errorRate: v.errorRate,
         latencyMs: v.latencyMs,
@@ -109,6 +112,50 @@ export function adminRouter(runtime: Runtime): Router {
         .slice(-20)
         .reverse()
         .map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
+    });
+  });
+
+  /** QoE from CMCD/CMSD: per CDN x (country, ASN) over the covered windows, fleet-wide. */
+  router.get('/qoe', (_req, res) => {
+    const now = runtime.now();
+    const qoe = runtime.store.qoe;
+    const settings = qoe.windowSettings;
+    res.setHeader('cache-control', 'no-store');
+    res.json({
+      at: new Date(now).toISOString(),
+      windowMs: settings.windowMs,
+      windows: settings.windows,
+      minSessions: settings.minSessions,
+      cdns: runtime.qoeSummary(now).map((row) => ({
+        ...row,
+        probeDuress: runtime.monitor.health(row.cdn)?.duress ?? false,
+        echoedDuress: qoe.duress(row.cdn, now),
+      })),
+      keys: qoe.keys(now).map((key) => {
+        const [cdn, country, asn] = key.split('|');
+        const t = toEstimate(qoe.tally(key, now), 'all');
+        return {
+          cdn,
+          country: country === '*' ? null : country,
+          asn: asn === '*' ? null : Number(asn),
+          sessions: t.sessions,
+          bad: t.bad,
+          enough: t.sessions >= settings.minSessions,
+          goodShare: t.goodShare,
+          segmentRequests: t.requests,
+          segmentErrors: t.errors,
+          errorRate: t.errorRate,
+          rebufferMs: t.rebufferMs,
+          playMs: t.playMs,
+          rebufferRatio: t.rebufferRatio,
+          duressSessions: t.duress,
+        };
+      }),
+      counters: {
+        ...qoe.counters,
+        published: { ...runtime.qoeReader.published },
+        busFailures: runtime.qoeSignals.failures,
+      },
     });
   });
 

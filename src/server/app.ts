@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { SwitchyardError } from '../errors';
 import { sendError } from './http-errors';
 import { adminRouter, sameToken } from './admin';
+import { cmcdRouter } from './cmcd-endpoint';
 import type { Runtime } from './runtime';
 import { UI_CSP, UI_HTML, UI_JS } from './ui/page';
 
@@ -13,6 +14,8 @@ export interface AppOptions {
    * 'token' on the player-facing one (metrics.token, else admin.token; off without either).
    */
   metrics?: 'open' | 'token' | false;
+  /** The CMCD event-mode endpoint (`POST /cmcd`): on the player-facing listener. */
+  cmcd?: boolean;
 }
 
 /**
@@ -45,6 +48,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
       healthyCdns: healthy,
     });
   });
+
+  if (options.cmcd !== false) app.use(cmcdRouter(runtime));
 
   const metricsMode = options.metrics ?? 'token';
   if (metricsMode !== false) {

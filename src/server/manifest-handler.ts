@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SwitchyardError } from '../errors';
 import type { ParsedManifest } from '../manifest/load';
 import type { Cached } from '../origin/cache';
-import { cmcdFromRequest } from '../policy/cmcd';
 import type { RouteKind } from '../metrics';
 import type { StreamConfig } from '../config/schema';
 import { hash53 } from '../policy/hash';
@@ -19,6 +18,7 @@ import {
 } from './blocking';
 import { sendError } from './http-errors';
 import { originQuery } from './origin-query';
+import { readRequestCmcd } from './qoe-request';
 import { matchManifestRoute, type ManifestRoute } from './route';
 import type { ConfigState, Runtime } from './runtime';
 
@@ -324,7 +324,7 @@ function manifestJob(
     sessionId: session.sid,
     startedAt: session.iat * 1000,
     req,
-    cmcd: cmcdOf(route.query, req),
+    cmcd: readRequestCmcd(runtime, route.query, req, 'manifest', session.sid),
   };
   return {
     runtime,
@@ -408,24 +408,6 @@ function observeDelivery(job: ManifestJob, cdn: string): void {
     bitrateBps,
     at: job.now,
   });
-}
-
-/** CMCD from the query (CMCD=) and the CMCD-* headers, parsed only when the player sent any. */
-function cmcdOf(
-  query: string,
-  req: Request,
-): Readonly<Record<string, string | number | boolean>> | undefined {
-  const h = req.headers;
-  if (
-    !query.includes('CMCD=') &&
-    !h['cmcd-request'] &&
-    !h['cmcd-object'] &&
-    !h['cmcd-status'] &&
-    !h['cmcd-session']
-  ) {
-    return undefined;
-  }
-  return cmcdFromRequest(query, h);
 }
 
 function clientSessionId(req: Request, streamId: string): string {

@@ -12,12 +12,15 @@ import { createPolicyState, type SharedPolicyState } from '../state/policy-state
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestBytes, manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
-import { Metrics } from '../metrics';
+import { Metrics, type QoeRow } from '../metrics';
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
 import { PerClientLimit } from './blocking';
 import { CdnSigners } from '../signing/cdn-signers';
+import { QoeSignalBus } from '../qoe/signals';
+import { QoeReader } from '../qoe/reader';
+import { qoeKey, toEstimate, type QoeWindowSettings } from '../qoe/aggregate';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -76,6 +79,19 @@ export function monitoredCdns(config: Config): MonitoredCdn[] {
 
 export { cdnPrefix } from '../config/schema';
 
+/** The aggregation settings of a config's `qoe` section. */
+export function qoeWindowSettings(config: Config): Partial<QoeWindowSettings> {
+  const q = config.qoe;
+  return {
+    windowMs: q.window,
+    windows: q.windows,
+    minSessions: q.minSessions,
+    sessionsPerClient: q.sessionsPerClient,
+    duressMinSessions: q.duressMinSessions,
+    throughputMargin: q.throughputMargin,
+  };
+}
+
 /**
  * The long-lived parts of a Switchyard instance (origin connections, manifest cache, health monitor,
  * selection shares) and the current config state, which reload() replaces atomically.
@@ -118,6 +134,13 @@ export class Runtime {
   private views: { at: number; version: number; views: CdnView[] } | undefined;
   /** Connections of the health probes: closed with the runtime so no socket outlives it. */
   private readonly probeAgent = new Agent({ keepAliveTimeout: 5_000, connections: 4 });
+  /**
+   * Every QoE observation (CMCD from players in any transmission mode, CMSD from CDNs), for whoever
+   * subscribes: the fleet's QoE aggregates (the qoe policy reads them) and rollout guards.
+   */
+  readonly qoeSignals = new QoeSignalBus();
+  /** Turns CMCD/CMSD into signals on qoeSignals (src/qoe/reader.ts). */
+  readonly qoeReader: QoeReader;
 
   constructor(config: Config, options: RuntimeOptions) {
     this.logger = options.logger;
@@ -140,14 +163,29 @@ export class Runtime {
           drained: this.monitor.health(v.id)?.drained ?? false,
           share: v.share,
           errorRate: v.errorRate,
+          duress: v.duress === true,
         })),
       { defaultMetrics: options.defaultMetrics },
     );
     const deps = { logger: this.logger, now: this.now, registry: this.metrics.registry };
     this.store = options.stateStore ? options.stateStore(config, deps) : createStateStore(config.state, deps);
     this.share = this.store.selections;
-    this.policyState = createPolicyState({ sessions: this.store.sessions, ledger: this.store.ledger });
+    this.policyState = createPolicyState({
+      sessions: this.store.sessions,
+      ledger: this.store.ledger,
+      qoe: this.store.qoe,
+    });
     this.store.attachHealth(this.monitor);
+    this.qoeReader = new QoeReader(
+      { bus: this.qoeSignals, sessionCdn: (id, now) => this.store.sessions.get(id, now)?.cdn },
+      config,
+    );
+    this.qoeSignals.subscribe((signal) => {
+      this.store.qoe.record(signal);
+      this.metrics.qoeSignal(signal.source);
+    });
+    this.metrics.qoeRows = () => this.qoeSummary(this.now());
+    this.monitor.onCmsd = (id, at, cmsd, latencyMs) => this.qoeReader.fromProbe(id, at, cmsd, latencyMs);
     this.apply(config);
   }
 
@@ -168,6 +206,20 @@ export class Runtime {
     const views = this.monitor.views(this.share.shares(now));
     this.views = { at: now, version: this.monitor.version, views };
     return views;
+  }
+
+  /** Each configured CDN's fleet-wide QoE over the covered windows (every viewer, any sample size). */
+  qoeSummary(now: number): QoeRow[] {
+    return [...this.current.cdns.keys()].map((cdn) => {
+      const e = toEstimate(this.store.qoe.tally(qoeKey(cdn), now), 'all');
+      return {
+        cdn,
+        sessions: e.sessions,
+        goodShare: e.goodShare,
+        errorRate: e.errorRate,
+        rebufferRatio: e.rebufferRatio,
+      };
+    });
   }
 
   get state(): ConfigState {
@@ -251,6 +303,8 @@ export class Runtime {
     if (cacheKey !== prevCacheKey) this.cacheInstance = this.makeCache(config);
 
     this.monitor.setCdns(monitoredCdns(config));
+    this.store.qoe.configure(qoeWindowSettings(config));
+    this.qoeReader.configure(config);
 
     const cdnPrefixes = new Map(
       config.streams.map((s) => [s.id, new Map(config.cdns.map((c) => [c.id, cdnPrefix(c, s.id)]))] as const),

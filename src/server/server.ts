@@ -77,7 +77,7 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
   );
   http.keepAliveTimeout = 65_000;
   const adminHttp = separateAdmin
-    ? createServer(createApp(runtime, { admin: true, metrics: 'open' }))
+    ? createServer(createApp(runtime, { admin: true, metrics: 'open', cmcd: false }))
     : undefined;
   let adminBase: string | undefined;
   let watcher: ConfigWatcher | undefined;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
 import type { HealthSnapshot, PrimaryMessage, WorkerChannel } from '../cluster/protocol';
 import type { SessionMemoryOptions } from './session-memory';
+import { QoeAggregates } from '../qoe/aggregate';
 import { FleetLedger, FleetShare, SharedSessionMemory } from './fleet';
 import type { InstanceInfo, StateStatus, StateStore } from './types';
 
@@ -19,6 +20,7 @@ export class ClusterStateStore implements StateStore {
   readonly sessions: SharedSessionMemory;
   readonly ledger = new FleetLedger();
   readonly selections: FleetShare;
+  readonly qoe = new QoeAggregates();
   private monitor: HealthMonitor | undefined;
   private info: InstanceInfo;
   private instances: readonly InstanceInfo[] = [];
@@ -104,10 +106,12 @@ export class ClusterStateStore implements StateStore {
       .takeWrites()
       .filter((w) => w.broadcast)
       .map((w) => ({ id: w.id, record: w.record }));
-    if (shares === undefined && ledger.length === 0 && sessions.length === 0) return;
+    const qoe = this.qoe.takeSnapshot();
+    if (shares === undefined && ledger.length === 0 && sessions.length === 0 && qoe === undefined) return;
     this.channel.send({
       sy: 'sync',
       ...(shares === undefined ? {} : { shares }),
+      ...(qoe === undefined ? {} : { qoe }),
       ...(ledger.length === 0 ? {} : { ledger }),
       ...(sessions.length === 0 ? {} : { sessions }),
     });
@@ -125,6 +129,9 @@ export class ClusterStateStore implements StateStore {
         this.selections.setPeer(m.from, m.at, new Map(Object.entries(m.counts)));
         this.lastSyncAt = this.now();
         break;
+      case 'qoe':
+        this.qoe.setPeer(m.from, m.snapshot);
+        break;
       case 'ledger':
         this.ledger.setPeers(m.day, new Map(Object.entries(m.totals)));
         break;
@@ -134,6 +141,7 @@ export class ClusterStateStore implements StateStore {
       case 'instances':
         this.instances = m.instances;
         this.selections.retainPeers(new Set(m.instances.map((i) => i.id)));
+        this.qoe.retainPeers(new Set(m.instances.map((i) => i.id)));
         break;
       default:
         break;

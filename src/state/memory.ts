@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
+import { QoeAggregates } from '../qoe/aggregate';
 import { SelectionShare } from './share';
 import { InMemoryVolumeLedger } from './ledger';
 import { SessionMemory, type SessionMemoryOptions } from './session-memory';
@@ -11,6 +12,7 @@ export class MemoryStateStore implements StateStore {
   readonly sessions: SessionMemory;
   readonly ledger = new InMemoryVolumeLedger();
   readonly selections = new SelectionShare();
+  readonly qoe = new QoeAggregates();
   private info: InstanceInfo;
 
   constructor(

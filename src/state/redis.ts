@@ -3,6 +3,7 @@ import { Cluster, Redis, type ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthMonitor, SharedHealth } from '../health/monitor';
+import { QoeAggregates } from '../qoe/aggregate';
 import type { SessionMemoryOptions, SessionRecord } from './session-memory';
 import {
   FleetLedger,
@@ -64,7 +65,7 @@ const MAX_LOOKUPS_PER_FLUSH = 1_000;
  * away (no offline queue): the instance serves on what it last knew and on its own counters, and
  * writes its absolute totals again once it is back.
  *
- * Keys (after keyPrefix): health, drains, sel, instances (hashes); lease:<cdn>; sess:<session id>;
+ * Keys (after keyPrefix): health, drains, sel, qoe, instances (hashes); lease:<cdn>; sess:<session id>;
  * ledger:<YYYY-MM-DD> (hash of "<instance>|<cdn>" → bytes); channel "events".
  */
 export class RedisStateStore implements StateStore {
@@ -73,6 +74,7 @@ export class RedisStateStore implements StateStore {
   readonly sessions: SharedSessionMemory;
   readonly ledger = new FleetLedger();
   readonly selections: FleetShare;
+  readonly qoe = new QoeAggregates();
   private readonly cmd: Client;
   private readonly sub: Client;
   private readonly logger: Logger;
@@ -268,6 +270,7 @@ export class RedisStateStore implements StateStore {
     void this.pull().then(() => {
       this.ledger.markDirty();
       this.selections.markDirty();
+      this.qoe.markDirty();
       this.lastHeartbeatAt = 0;
       return this.flush();
     });
@@ -415,6 +418,11 @@ export class RedisStateStore implements StateStore {
       p.hset(this.key('sel'), this.instanceId, JSON.stringify(snapshot));
       redo.push(() => this.selections.markDirty());
     }
+    const qoe = this.qoe.takeSnapshot();
+    if (qoe) {
+      p.hset(this.key('qoe'), this.instanceId, JSON.stringify(qoe));
+      redo.push(() => this.qoe.markDirty());
+    }
     const days = this.ledger.takeDirty();
     for (const { day, totals } of days) {
       const key = this.key(`ledger:${day}`);
@@ -478,6 +486,7 @@ export class RedisStateStore implements StateStore {
       p.hgetall(this.key('drains'));
       p.hgetall(this.key('sel'));
       p.hgetall(this.key('instances'));
+      p.hgetall(this.key('qoe'));
       for (const day of days) p.hgetall(this.key(`ledger:${day}`));
       const results = (await p.exec()) ?? [];
       const hash = (i: number): Record<string, string> => {
@@ -489,11 +498,15 @@ export class RedisStateStore implements StateStore {
       this.applyDrains(hash(1));
       const stale = this.applyInstances(hash(3), now);
       this.applySelections(hash(2), now, stale);
-      days.forEach((day, i) => this.applyLedgerDay(day, hash(4 + i)));
+      this.applyQoe(hash(4), stale);
+      days.forEach((day, i) => this.applyLedgerDay(day, hash(5 + i)));
       this.lastSyncAt = now;
       if (stale.length > 0) {
         const sweep = this.cmd.pipeline();
-        sweep.hdel(this.key('instances'), ...stale).hdel(this.key('sel'), ...stale);
+        sweep
+          .hdel(this.key('instances'), ...stale)
+          .hdel(this.key('sel'), ...stale)
+          .hdel(this.key('qoe'), ...stale);
         await sweep.exec();
       }
     } catch (err) {
@@ -548,6 +561,16 @@ export class RedisStateStore implements StateStore {
     this.selections.retainPeers(keep);
   }
 
+  private applyQoe(all: Record<string, string>, stale: readonly string[]): void {
+    const keep = new Set<string>();
+    for (const [id, text] of Object.entries(all)) {
+      if (id === this.instanceId || stale.includes(id)) continue;
+      keep.add(id);
+      this.qoe.setPeer(id, parseJson<unknown>(text));
+    }
+    this.qoe.retainPeers(keep);
+  }
+
   private applyLedgerDay(day: string, all: Record<string, string>): void {
     const totals = new Map<string, number>();
     const own = `${this.instanceId}|`;
@@ -572,6 +595,7 @@ function sharedHealth(h: SharedHealth): SharedHealth {
     latencyMs: h.latencyMs,
     lastProbeAt: h.lastProbeAt,
     lastError: h.lastError,
+    duress: h.duress,
   };
 }
 

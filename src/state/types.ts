@@ -1,4 +1,5 @@
 import type { HealthMonitor } from '../health/monitor';
+import type { QoeAggregates } from '../qoe/aggregate';
 import type { SelectionCounter } from './share';
 import type { VolumeLedger } from './ledger';
 import type { SessionMemory } from './session-memory';
@@ -46,6 +47,8 @@ export interface StateStore {
   readonly ledger: VolumeLedger;
   /** Recent selections per CDN (CdnView.share; share and capacity policies). */
   readonly selections: SelectionCounter;
+  /** QoE tallies per CDN x (country, ASN) and window: this instance's plus its peers' (src/qoe). */
+  readonly qoe: QoeAggregates;
   /** Shares health verdicts, probe leases and drains through the monitor's sync hooks. */
   attachHealth(monitor: HealthMonitor): void;
   /** Announces the config this instance applied (on start and every reload). */

@@ -1,5 +1,6 @@
 import { decide, rankedCdns } from '../decide';
 import { SEGMENT_ROUTE } from '../route';
+import { readRequestCmcd } from '../qoe-request';
 import { choosePinned, offersFallbacks, pinnedCdn, renderPinned, renderWithFallbacks } from './failover';
 import { cdnPrefixOf, keyPrefixFor, renderWith, signFor } from './prefixes';
 import type { DeliveryMode, DocumentJob, DocumentResult } from './types';
@@ -36,6 +37,8 @@ export const redirectMode: DeliveryMode = {
 /** A segment of a redirect-mode session: a 302 to the CDN the policy picks now. */
 function redirectSegment(job: DocumentJob): DocumentResult {
   const { claims, stream } = job;
+  // CMCD on a segment request: what the player says of the CDN it fetched the previous ones from.
+  const cmcd = readRequestCmcd(job.runtime, job.query, job.req, 'segment', claims.sid);
   const selection = decide(
     job.runtime,
     job.state,
@@ -46,6 +49,7 @@ function redirectSegment(job: DocumentJob): DocumentResult {
       sessionId: claims.sid,
       startedAt: claims.iat * 1000,
       req: job.req,
+      ...(cmcd === undefined ? {} : { cmcd }),
     },
     true,
   );
