@@ -17,7 +17,8 @@ const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for H
 
 Usage:
   switchyard serve --config FILE [--port N] [--host H]   run the proxy
-  switchyard demo [--port N]                             fixture origin + 2 fixture CDNs + proxy on 127.0.0.1
+  switchyard demo [--port N] [--config FILE]             fixture origin + 2 fixture CDNs + proxy on 127.0.0.1
+                                                         (--config examples/qoe-demo.yaml: the QoE walk-through)
   switchyard check-config FILE                           validate a config; prints each error with its field path
   switchyard loadtest [--sessions N --duration S ...]    simulated players + CDN faults (loadtest --help)
   switchyard --help | --version
@@ -168,10 +169,18 @@ function parseWorkers(value: string): number | 'auto' | null {
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string', short: 'p' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } },
+    strict: true,
+  });
   const port = values.port === undefined ? undefined : parsePort(values.port);
   if (port === null) return 2;
-  const running = await runDemo({ port, out: process.stdout });
+  const running = await runDemo({
+    port,
+    out: process.stdout,
+    ...(values.config === undefined ? {} : { configFile: path.resolve(values.config) }),
+  });
   await untilSignal();
   await running.close();
   return 0;

@@ -29,8 +29,10 @@ export async function runDemo(options: {
   port?: number;
   out: NodeJS.WritableStream;
   summaryEveryMs?: number;
+  /** Another demo config (its CDNs must be on 127.0.0.1 ports, as in examples/demo.yaml). */
+  configFile?: string;
 }): Promise<RunningDemo> {
-  const configFile = path.join(packageRoot(), 'examples', 'demo.yaml');
+  const configFile = options.configFile ?? path.join(packageRoot(), 'examples', 'demo.yaml');
   const config = await loadConfigFile(configFile);
   const originUrl = new URL(config.streams[0]?.origin ?? 'http://127.0.0.1:9000/');
   const origin = await startOrigin({ host: originUrl.hostname, port: Number(originUrl.port) });
@@ -54,7 +56,10 @@ export async function runDemo(options: {
   out.write(`  ffmpeg -i ${proxyUrl}live/master.m3u8 -map 0 -c copy -f null -\n`);
   out.write(`\nTake CDN a down (live sessions move to b at their next reload), and back up:\n`);
   out.write(`  curl -X POST -d '{"kind":"down"}' ${cdns[0]?.url}__fixture/mode\n`);
-  out.write(`  curl -X POST -d '{"kind":"up"}' ${cdns[0]?.url}__fixture/mode\n\n`);
+  out.write(`  curl -X POST -d '{"kind":"up"}' ${cdns[0]?.url}__fixture/mode\n`);
+  out.write(`Degrade it for players only (QoE: 40% of segments fail, or CMSD duress):\n`);
+  out.write(`  curl -X POST -d '{"kind":"errors","rate":0.4}' ${cdns[0]?.url}__fixture/mode\n`);
+  out.write(`  curl -X POST -d '{"duress":true}' ${cdns[0]?.url}__fixture/cmsd\n\n`);
 
   const seen = new Map(cdns.map((c) => [c.id, c.requests.length]));
   const timer = setInterval(() => {

@@ -23,6 +23,8 @@ ports) and stops them at the end. It stops by itself after --duration.
   --protocol P         hls | dash | mix: which streams to play (default mix)
   --variant V          lowest | highest | random (default lowest)
   --segments M         get | head: how segments are fetched (default get)
+  --cmcd MODE          off | query | event: CMCD v2 the players send, on playlist requests (CMCD=)
+                       or as event reports POSTed to Switchyard's /cmcd (default off)
   --fault SPEC         e.g. "at=20s cdn=b down for=30s", "at=40s cdn=a latency=800ms",
                        "at=10s cdn=a status=503 for=5s"; repeatable
   --cdn ID=URL         a fixture CDN of an external run (names segment hosts, takes faults); repeatable
@@ -82,6 +84,7 @@ export function parseLoadtestArgs(
       protocol: { type: 'string' },
       variant: { type: 'string' },
       segments: { type: 'string' },
+      cmcd: { type: 'string' },
       fault: { type: 'string', multiple: true },
       cdn: { type: 'string', multiple: true },
       origin: { type: 'string' },
@@ -115,6 +118,7 @@ export function parseLoadtestArgs(
     protocol: oneOf('protocol', values.protocol ?? 'mix', ['hls', 'dash', 'mix'] as const),
     variant: oneOf<VariantChoice>('variant', values.variant ?? 'lowest', ['lowest', 'highest', 'random']),
     segments: oneOf('segments', values.segments ?? 'get', ['get', 'head'] as const),
+    cmcd: oneOf('cmcd', values.cmcd ?? 'off', ['off', 'query', 'event'] as const),
     faults: (values.fault ?? []).map(parseFault),
     expectations: (values.expect ?? []).map(parseExpectation),
     cdns,

@@ -1,15 +1,22 @@
 /**
  * The fault schedule: what happens to which fixture CDN when, written the way an operator says it:
  *   at=20s cdn=b down for=30s     at=40s cdn=a latency=800ms     at=10s cdn=b status=503 for=5s
+ *   at=30s cdn=a errors=40%       at=30s cdn=a duress for=20s
  * A fault without `for=` lasts until the end of the run. Faults drive the fixture CDNs' control API
- * (POST /__fixture/mode), so the proxy sees them only the way it would see a real CDN fail.
+ * (POST /__fixture/mode, /__fixture/cmsd), so the proxy sees them only the way it would see a real CDN
+ * fail: `errors=` fails that share of media segments (players see it, health probes do not), `duress`
+ * makes the CDN's CMSD say `du`.
  */
 
 export type FaultAction =
   | { readonly kind: 'down' }
   | { readonly kind: 'up' }
   | { readonly kind: 'latency'; readonly delayMs: number }
-  | { readonly kind: 'status'; readonly status: number };
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'errors'; readonly rate: number }
+  | { readonly kind: 'duress' }
+  /** The end of a duress fault. */
+  | { readonly kind: 'calm' };
 
 export interface Fault {
   /** The text it was parsed from, for reports. */
@@ -61,7 +68,9 @@ export function parseFault(spec: string): Fault {
   let action: FaultAction | undefined;
   const setAction = (a: FaultAction): void => {
     if (action !== undefined) {
-      throw new LoadtestUsageError(`--fault "${spec}": expected one of down, up, latency=, status=; got two`);
+      throw new LoadtestUsageError(
+        `--fault "${spec}": expected one of down, up, latency=, status=, errors=, duress; got two`,
+      );
     }
     action = a;
   };
@@ -86,9 +95,20 @@ export function parseFault(spec: string): Fault {
         break;
       case 'down':
       case 'up':
+      case 'duress':
         if (eq >= 0) throw new LoadtestUsageError(`--fault "${spec}": expected "${key}" without a value`);
         setAction({ kind: key });
         break;
+      case 'errors': {
+        const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value);
+        const rate = m ? Number(m[1]) / (m[2] === '%' ? 100 : 1) : NaN;
+        if (!(rate > 0 && rate <= 1))
+          throw new LoadtestUsageError(
+            `--fault "${spec}": expected errors= a share of media requests to fail, like 40% or 0.4, got "${value}"`,
+          );
+        setAction({ kind: 'errors', rate });
+        break;
+      }
       case 'latency':
       case 'slow':
         setAction({ kind: 'latency', delayMs: expectDuration(key, value, spec) });
@@ -105,7 +125,7 @@ export function parseFault(spec: string): Fault {
       }
       default:
         throw new LoadtestUsageError(
-          `--fault "${spec}": unknown "${token}" (expected at=, cdn=, for=, down, up, latency=, status=)`,
+          `--fault "${spec}": unknown "${token}" (expected at=, cdn=, for=, down, up, latency=, status=, errors=, duress)`,
         );
     }
   }
@@ -113,7 +133,7 @@ export function parseFault(spec: string): Fault {
   if (cdn === undefined) throw new LoadtestUsageError(`--fault "${spec}": expected cdn=<id>, e.g. cdn=b`);
   if (action === undefined) {
     throw new LoadtestUsageError(
-      `--fault "${spec}": expected what happens: down, up, latency=800ms or status=503`,
+      `--fault "${spec}": expected what happens: down, up, latency=800ms, status=503, errors=40% or duress`,
     );
   }
   return { spec: spec.trim(), cdn, atMs, forMs, action };
@@ -128,13 +148,14 @@ export function faultTimeline(faults: readonly Fault[]): FaultStep[] {
   faults.forEach((f, i) => {
     steps.push({ atMs: f.atMs, cdn: f.cdn, action: f.action, fault: i, ends: false });
     if (f.forMs !== undefined) {
-      steps.push({ atMs: f.atMs + f.forMs, cdn: f.cdn, action: { kind: 'up' }, fault: i, ends: true });
+      const end: FaultAction = f.action.kind === 'duress' ? { kind: 'calm' } : { kind: 'up' };
+      steps.push({ atMs: f.atMs + f.forMs, cdn: f.cdn, action: end, fault: i, ends: true });
     }
   });
   return steps.sort((a, b) => a.atMs - b.atMs || Number(b.ends) - Number(a.ends) || a.fault - b.fault);
 }
 
-/** The fixture CDN control API body for an action. */
+/** The fixture CDN control API body for an action (POST /__fixture/mode, or /__fixture/cmsd). */
 export function fixtureMode(action: FaultAction): Record<string, unknown> {
   switch (action.kind) {
     case 'down':
@@ -144,7 +165,18 @@ export function fixtureMode(action: FaultAction): Record<string, unknown> {
       return { kind: 'slow', delayMs: action.delayMs };
     case 'status':
       return { kind: 'status', status: action.status };
+    case 'errors':
+      return { kind: 'errors', rate: action.rate, status: 503 };
+    case 'duress':
+      return { duress: true };
+    case 'calm':
+      return { duress: false };
   }
+}
+
+/** The control endpoint an action goes to, under the fixture CDN's base URL. */
+export function fixtureEndpoint(action: FaultAction): '__fixture/mode' | '__fixture/cmsd' {
+  return action.kind === 'duress' || action.kind === 'calm' ? '__fixture/cmsd' : '__fixture/mode';
 }
 
 /** Faults a session must move away from (a slow CDN still serves, so it need not be evacuated). */
@@ -161,5 +193,10 @@ export function describeAction(action: FaultAction): string {
       return `latency ${action.delayMs} ms`;
     case 'status':
       return `status ${action.status}`;
+    case 'errors':
+      return `errors ${Math.round(action.rate * 1000) / 10}%`;
+    case 'duress':
+    case 'calm':
+      return action.kind === 'duress' ? 'CMSD duress' : 'duress ended';
   }
 }

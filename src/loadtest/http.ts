@@ -11,7 +11,9 @@ export interface HttpResult {
 
 export interface HttpRequest {
   readonly url: string;
-  readonly method?: 'GET' | 'HEAD';
+  readonly method?: 'GET' | 'HEAD' | 'POST';
+  /** A POST's body and its content type. */
+  readonly payload?: { readonly type: string; readonly body: string };
   readonly range?: string;
   readonly timeoutMs: number;
   /** 'text' keeps the body (manifests); 'count' reads and drops it (segments). */
@@ -65,9 +67,11 @@ export function createHttpClient(isAllowed: (url: URL) => boolean): HttpClient {
       try {
         const headers: Record<string, string> = { 'user-agent': 'switchyard-loadtest' };
         if (req.range !== undefined) headers.range = req.range;
+        if (req.payload !== undefined) headers['content-type'] = req.payload.type;
         const res = await request(target, {
           method: req.method ?? 'GET',
           headers,
+          ...(req.payload === undefined ? {} : { body: req.payload.body }),
           signal,
           dispatcher: agent,
           headersTimeout: req.timeoutMs,

@@ -3,6 +3,7 @@
  * schedule → every new segment fetched from wherever the playlist points. Segments are fetched one at
  * a time on their own loop, as a player's buffer does, while the manifest loop keeps its own timing.
  */
+import { CmcdSession, reportUrl, type CmcdMode, type SegmentOutcome } from './cmcd';
 import { readMpd, type DashSnapshot } from './dash';
 import {
   PlaylistError,
@@ -44,6 +45,8 @@ export interface PlayerContext {
   readonly stop: AbortSignal;
   readonly random: () => number;
   readonly now: () => number;
+  /** CMCD v2 the players send (default off): on playlist requests, or as event reports. */
+  readonly cmcd?: CmcdMode;
 }
 
 /** Live players start this many segments behind the live edge (hls.js's default sync count). */
@@ -122,12 +125,47 @@ class SegmentLoop {
   private readonly playback = new PlaybackModel();
   private closed = false;
   readonly done: Promise<void>;
+  /** Event-mode reports in flight (awaited when the session ends). */
+  private readonly reports = new Set<Promise<void>>();
+  /** Where event-mode reports go (set from the session's playlist URL). */
+  reportTo: string | undefined;
 
   constructor(
     private readonly ctx: PlayerContext,
     private readonly session: number,
+    readonly cmcd: CmcdSession | undefined,
   ) {
     this.done = this.run();
+  }
+
+  /** Sends the session's queued CMCD events when a batch is due (or all of them, `force`). */
+  flushReports(force = false): void {
+    const batch = this.cmcd?.takeBatch(this.ctx.now(), force);
+    if (batch === undefined || this.reportTo === undefined) return;
+    const never = new AbortController().signal;
+    const sent = this.ctx.http
+      .send(
+        {
+          url: this.reportTo,
+          method: 'POST',
+          payload: { type: 'application/cmcd', body: batch },
+          timeoutMs: SEGMENT_TIMEOUT_MS,
+          body: 'count',
+        },
+        never,
+      )
+      .then(
+        (res) => this.ctx.recorder.cmcdReported(res.status === 204 || res.status === 200),
+        () => this.ctx.recorder.cmcdReported(false),
+      )
+      .finally(() => this.reports.delete(sent));
+    this.reports.add(sent);
+  }
+
+  /** Every report sent has been answered. */
+  async settled(): Promise<void> {
+    this.flushReports(true);
+    await Promise.all([...this.reports]);
   }
 
   push(items: readonly QueuedSegment[]): void {
@@ -177,9 +215,11 @@ class SegmentLoop {
         if (await this.fetch(source.init, undefined)) this.inits.add(source.init);
       }
       if (ctx.stop.aborted) return;
-      if (await this.fetch(source.uri, source.range)) {
+      if (await this.fetch(source.uri, source.range, next.durationS)) {
         if (tries > 0) ctx.recorder.fallback();
-        ctx.recorder.stalled(this.session, this.playback.add(next.durationS, ctx.now()));
+        const stall = this.playback.add(next.durationS, ctx.now());
+        ctx.recorder.stalled(this.session, stall);
+        this.report(stall);
         return;
       }
       // A copy the manifest offers is tried at most once per CDN-worth of copies.
@@ -188,10 +228,22 @@ class SegmentLoop {
     }
     if (ctx.stop.aborted) return;
     ctx.recorder.segmentLost(this.session);
-    ctx.recorder.stalled(this.session, this.playback.add(next.durationS, ctx.now(), true));
+    const stall = this.playback.add(next.durationS, ctx.now(), true);
+    ctx.recorder.stalled(this.session, stall);
+    this.report(stall);
   }
 
-  private async fetch(uri: string, range: string | undefined): Promise<boolean> {
+  /** The last segment's outcome, told to the session's CMCD (the stall is known once it is played). */
+  private last: Omit<SegmentOutcome, 'stallMs'> | undefined;
+
+  private report(stallMs: number): void {
+    if (!this.cmcd || !this.last) return;
+    this.cmcd.segment({ ...this.last, stallMs });
+    this.last = undefined;
+    this.flushReports();
+  }
+
+  private async fetch(uri: string, range: string | undefined, durationS = 0): Promise<boolean> {
     const { ctx } = this;
     const cdn = ctx.cdnOf(uri);
     if (this.lastCdn !== undefined && this.lastCdn !== cdn) ctx.recorder.switched(this.session);
@@ -207,11 +259,24 @@ class SegmentLoop {
       );
       const ok = res.status >= 200 && res.status < 300;
       ctx.recorder.segmentDone(cdn, res.ms, res.bytes, ok ? undefined : `http_${res.status}`);
+      if (durationS > 0) this.outcome(uri, res.status, res.ms, res.bytes, durationS);
       return ok;
     } catch (err) {
       const e = err instanceof TransportError ? err : undefined;
       ctx.recorder.segmentDone(cdn, e?.ms ?? 0, 0, e?.kind ?? 'error');
+      if (durationS > 0) this.outcome(uri, 0, e?.ms ?? 0, 0, durationS);
       return false;
+    }
+  }
+
+  private outcome(url: string, status: number, ms: number, bytes: number, durationS: number): void {
+    if (!this.cmcd) return;
+    // A failed copy is reported at once (its own rr); the one that loads waits for its stall.
+    if (this.last) this.cmcd.segment({ ...this.last, stallMs: 0 });
+    this.last = { url, status, ms, bytes, durationS, at: this.ctx.now() };
+    if (status < 200 || status >= 300) {
+      this.cmcd.segment({ ...this.last, durationS: 0, stallMs: 0 });
+      this.last = undefined;
     }
   }
 }
@@ -248,7 +313,9 @@ function parseError(ctx: PlayerContext, entry: Entry): void {
 /** Plays one session until it ends (VOD played through) or the run stops. */
 export async function playSession(ctx: PlayerContext, entry: Entry, session: number): Promise<void> {
   ctx.recorder.sessionStarted(session);
-  const segments = new SegmentLoop(ctx, session);
+  const mode = ctx.cmcd ?? 'off';
+  const cmcd = mode === 'off' ? undefined : new CmcdSession(mode, ctx.random, true, ctx.now());
+  const segments = new SegmentLoop(ctx, session, cmcd);
   try {
     if (entry.protocol === 'hls') await playHls(ctx, entry, segments);
     else await playDash(ctx, entry, segments);
@@ -257,6 +324,7 @@ export async function playSession(ctx: PlayerContext, entry: Entry, session: num
   } finally {
     segments.close();
     await segments.done;
+    await segments.settled();
     ctx.recorder.sessionEnded();
   }
 }
@@ -278,6 +346,7 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
           const v = chooseByBandwidth(variants, ctx.variant, ctx.random);
           if (v === undefined) throw new PlaylistError('master playlist without variants');
           mediaUrl = v.uri;
+          segments.cmcd?.setBitrate(v.bandwidth);
           copies = [
             v.uri,
             ...variants.filter((x) => x.copyKey === v.copyKey && x.uri !== v.uri).map((x) => x.uri),
@@ -331,10 +400,13 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
     let snap = first;
     let started = firstStarted;
     first = undefined;
+    segments.reportTo = reportUrl(mediaUrl);
     if (snap === undefined) {
       started = ctx.now();
       const timeout = blocking ? blockingTimeoutMs(targetDurationS ?? 6) : MANIFEST_TIMEOUT_MS;
-      const out = await loadManifest(ctx, entry, withPlayerQuery(mediaUrl, query), blocking, timeout);
+      const cmcd = segments.cmcd?.queryPayload(ctx.now());
+      const params = cmcd === undefined ? query : [...query, ['CMCD', cmcd] as const];
+      const out = await loadManifest(ctx, entry, withPlayerQuery(mediaUrl, params), blocking, timeout);
       if (out.ok) {
         try {
           snap = parseMediaPlaylist(out.res.text, mediaUrl);
@@ -403,7 +475,15 @@ async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop)
   const playStart = ctx.now();
   while (!ctx.stop.aborted) {
     const started = ctx.now();
-    const out = await loadManifest(ctx, entry, url, false, MANIFEST_TIMEOUT_MS);
+    segments.reportTo = reportUrl(url);
+    const cmcd = segments.cmcd?.queryPayload(ctx.now());
+    const out = await loadManifest(
+      ctx,
+      entry,
+      cmcd === undefined ? url : withPlayerQuery(url, [['CMCD', cmcd]]),
+      false,
+      MANIFEST_TIMEOUT_MS,
+    );
     let snap: DashSnapshot | undefined;
     if (out.ok) {
       try {
@@ -422,6 +502,7 @@ async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop)
       continue;
     }
     representation = snap.representationId;
+    segments.cmcd?.setBitrate(snap.bandwidth);
     segmentDurationS = snap.segmentDurationS;
     if (segmentDurationS !== undefined) ctx.recorder.targetDuration(segmentDurationS);
     const all = snap.segments;

@@ -214,6 +214,15 @@ export class Recorder {
     this.fallbacks++;
   }
 
+  /** CMCD event-mode batches POSTed, and how many Switchyard accepted. */
+  readonly cmcdReports = { sent: 0, accepted: 0 };
+
+  cmcdReported(accepted: boolean): void {
+    this.cmcdReports.sent++;
+    if (accepted) this.cmcdReports.accepted++;
+    else this.error('cmcd:refused');
+  }
+
   targetDuration(s: number): void {
     if (s > this.maxTargetDurationS) this.maxTargetDurationS = s;
   }

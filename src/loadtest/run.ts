@@ -5,9 +5,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { faultTimeline, fixtureMode, LoadtestUsageError, type Fault } from './faults';
+import { faultTimeline, fixtureEndpoint, fixtureMode, LoadtestUsageError, type Fault } from './faults';
 import { EMBEDDED_STREAMS, startEmbeddedStack, type EmbeddedHealth, type EmbeddedStack } from './embedded';
 import type { VariantChoice } from './hls';
+import type { CmcdMode } from './cmcd';
 import { createHttpClient, hostAllowList } from './http';
 import { renderHtml } from './html';
 import { playSession, sleep, type Entry, type PlayerContext, type Protocol } from './player';
@@ -25,6 +26,8 @@ export interface LoadtestOptions {
   readonly protocol: Protocol | 'mix';
   readonly variant: VariantChoice;
   readonly segments: 'get' | 'head';
+  /** CMCD v2 from the players: off (default), on playlist requests (query), or event reports. */
+  readonly cmcd?: CmcdMode;
   readonly faults: readonly Fault[];
   readonly expectations: readonly Expectation[];
   /** Fixture CDNs of an external run (id → base URL): names segment hosts and takes faults. */
@@ -172,11 +175,14 @@ async function run(
   const http = createHttpClient(
     hostAllowList([...bases, ...cdns.map((c) => c.url), ...(originUrl ? [originUrl] : [])]),
   );
-  const controlUrl = (id: string): string =>
-    new URL('__fixture/mode', cdns.find((c) => c.id === id)?.url).href;
+  const controlUrl = (id: string, endpoint = '__fixture/mode'): string =>
+    new URL(endpoint, cdns.find((c) => c.id === id)?.url).href;
 
   // Every CDN starts up, and counts start from an empty log.
-  for (const c of cdns) await postJson(controlUrl(c.id), { kind: 'up' });
+  for (const c of cdns) {
+    await postJson(controlUrl(c.id), { kind: 'up' });
+    await postJson(controlUrl(c.id, '__fixture/cmsd'), { duress: false });
+  }
   const originBefore = originUrl ? await originPlaylistFetches(originUrl) : null;
 
   const startedAt = Date.now();
@@ -193,6 +199,7 @@ async function run(
     cdnOf: cdnResolver(cdns),
     segmentMethod: options.segments === 'head' ? 'HEAD' : 'GET',
     variant: options.variant,
+    ...(options.cmcd === undefined ? {} : { cmcd: options.cmcd }),
     stop: stopper.signal,
     random,
     now,
@@ -213,7 +220,7 @@ async function run(
         // The fault counts from when it was asked for: evacuation is never flattered.
         const sentAt = recorder.elapsed();
         faultWork.push(
-          postJson(controlUrl(step.cdn), fixtureMode(step.action)).then(
+          postJson(controlUrl(step.cdn, fixtureEndpoint(step.action)), fixtureMode(step.action)).then(
             () => {
               const a = applied[step.fault];
               if (!a) return;
@@ -262,7 +269,10 @@ async function run(
   if (progress) clearInterval(progress);
   await Promise.allSettled(faultWork);
   const elapsed = recorder.elapsed();
-  for (const c of cdns) await postJson(controlUrl(c.id), { kind: 'up' }).catch(() => undefined);
+  for (const c of cdns) {
+    await postJson(controlUrl(c.id), { kind: 'up' }).catch(() => undefined);
+    await postJson(controlUrl(c.id, '__fixture/cmsd'), { duress: false }).catch(() => undefined);
+  }
   const originAfter = originUrl ? await originPlaylistFetches(originUrl).catch(() => null) : null;
   await http.close();
 
