@@ -22,6 +22,7 @@ import { BENCH_SECRET, BENCH_STREAM } from './playlists';
 import { summarizeProfile } from './profile';
 import { renderSection } from './render';
 import { signingSection } from './signing';
+import { cmcdSection } from './cmcd';
 import { viewersSection } from './viewers';
 import { workersSection } from './workers';
 import type { BenchContext, BenchSection } from './section';
@@ -36,6 +37,7 @@ const SECTIONS: readonly BenchSection[] = [
   signingSection,
   renderSection,
   originFetchesSection,
+  cmcdSection,
 ];
 
 const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results');

@@ -52,6 +52,11 @@ export interface PlayOptions {
    * ends the run with what it played, it never wedges the test. Not a speed bound.
    */
   noProgressMs?: number;
+  /**
+   * The player's own settings on top of the page's: hls.js config fields, dash.js updateSettings()
+   * (e.g. `{ streaming: { cmcd: { enabled: true } } }`), shaka configure(). Plain JSON.
+   */
+  config?: Record<string, unknown>;
 }
 
 /** One request the page made, as the browser's network stack saw it (redirects are separate entries). */
@@ -103,7 +108,11 @@ interface PageState {
 /** What the page defines, as seen from page.evaluate (the test tsconfig has no DOM lib). */
 interface PlayerWindow {
   sy: {
-    start(kind: PlayerKind, src: string, opts: { lowLatency: boolean; playbackRate: number }): void;
+    start(
+      kind: PlayerKind,
+      src: string,
+      opts: { lowLatency: boolean; playbackRate: number; config: Record<string, unknown> },
+    ): void;
     mark(): void;
     state(): PageState;
     stop(): void;
@@ -216,7 +225,11 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
       await p.evaluate(([k, s, o]) => (globalThis as unknown as PlayerWindow).sy.start(k, s, o), [
         player,
         url,
-        { lowLatency: opts.lowLatency ?? false, playbackRate: opts.playbackRate ?? 1 },
+        {
+          lowLatency: opts.lowLatency ?? false,
+          playbackRate: opts.playbackRate ?? 1,
+          config: opts.config ?? {},
+        },
       ] as const);
       const noProgressMs = opts.noProgressMs ?? 30_000;
       let state = await p.evaluate(() => (globalThis as unknown as PlayerWindow).sy.state());

@@ -60,7 +60,7 @@ export const PLAYER_PAGE = `<!doctype html>
   }, 100);
 
   function startHlsjs(src, opts) {
-    var hls = new Hls({ enableWorker: false, lowLatencyMode: !!opts.lowLatency });
+    var hls = new Hls(Object.assign({ enableWorker: false, lowLatencyMode: !!opts.lowLatency }, opts.config || {}));
     s.player = hls;
     hls.on(Hls.Events.ERROR, function (_e, d) {
       var msg = d.type + ' ' + d.details + (d.url ? ' ' + d.url : (d.context && d.context.url ? ' ' + d.context.url : ''));
@@ -78,6 +78,7 @@ export const PLAYER_PAGE = `<!doctype html>
     var player = new shaka.Player();
     s.player = player;
     player.configure({ streaming: { lowLatencyMode: !!opts.lowLatency } });
+    if (opts.config && Object.keys(opts.config).length > 0) player.configure(opts.config);
     player.addEventListener('error', function (ev) {
       var d = ev.detail || {};
       var msg = 'shaka ' + d.code + ' ' + text(d.data);
@@ -94,6 +95,7 @@ export const PLAYER_PAGE = `<!doctype html>
     var player = dashjs.MediaPlayer().create();
     s.player = player;
     player.updateSettings({ debug: { logLevel: 1 }, streaming: { delay: opts.lowLatency ? { liveDelay: 3 } : {} } });
+    if (opts.config) player.updateSettings(opts.config);
     player.on(dashjs.MediaPlayer.events.ERROR, function (e) {
       // dash.js raises ERROR for what it gives up on (manifest, a download after its retries, MSE).
       var err = e.error || {};

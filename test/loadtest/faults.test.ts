@@ -1,4 +1,11 @@
-import { faultTimeline, fixtureMode, isOutage, parseDurationMs, parseFault } from '../../src/loadtest/faults';
+import {
+  faultTimeline,
+  fixtureEndpoint,
+  fixtureMode,
+  isOutage,
+  parseDurationMs,
+  parseFault,
+} from '../../src/loadtest/faults';
 
 describe('fault schedule parser', () => {
   it('reads an outage with a duration', () => {
@@ -66,5 +73,22 @@ describe('fault schedule parser', () => {
     expect(parseDurationMs('2')).toBe(2000);
     expect(parseDurationMs('2', 'ms')).toBe(2);
     expect(parseDurationMs('2 minutes')).toBeUndefined();
+  });
+});
+
+describe('QoE faults', () => {
+  it('parses errors= (a share of media requests) and duress, and drives the right control endpoints', () => {
+    expect(parseFault('at=3s cdn=a errors=40%').action).toEqual({ kind: 'errors', rate: 0.4 });
+    expect(parseFault('at=3s cdn=a errors=0.25').action).toEqual({ kind: 'errors', rate: 0.25 });
+    expect(() => parseFault('at=3s cdn=a errors=140%')).toThrow(/errors= a share of media requests/);
+    expect(() => parseFault('at=3s cdn=a duress=1')).toThrow(/without a value/);
+    const duress = parseFault('at=3s cdn=a duress for=2s');
+    expect(faultTimeline([duress]).map((s) => s.action)).toEqual([{ kind: 'duress' }, { kind: 'calm' }]);
+    expect(fixtureMode({ kind: 'errors', rate: 0.4 })).toEqual({ kind: 'errors', rate: 0.4, status: 503 });
+    expect(fixtureMode({ kind: 'duress' })).toEqual({ duress: true });
+    expect(fixtureEndpoint({ kind: 'duress' })).toBe('__fixture/cmsd');
+    expect(fixtureEndpoint({ kind: 'calm' })).toBe('__fixture/cmsd');
+    expect(fixtureEndpoint({ kind: 'errors', rate: 0.4 })).toBe('__fixture/mode');
+    expect(isOutage({ kind: 'errors', rate: 1 })).toBe(false);
   });
 });
