@@ -4,13 +4,22 @@
  */
 import type { LoadtestReport } from './report';
 
-const COLOURS = ['#2f6fdf', '#e0862b', '#2ca05a', '#c6403b', '#8a5cc2', '#7f7f7f', '#17a2b8', '#bcbd22'];
+export const COLOURS = [
+  '#2f6fdf',
+  '#e0862b',
+  '#2ca05a',
+  '#c6403b',
+  '#8a5cc2',
+  '#7f7f7f',
+  '#17a2b8',
+  '#bcbd22',
+];
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-interface Series {
+export interface Series {
   readonly name: string;
   readonly colour: string;
   readonly values: readonly number[];
@@ -44,6 +53,8 @@ export function svgChart(
   series: readonly Series[],
   markers: readonly Marker[],
   stacked = false,
+  /** Label of the x axis at bucket t (default: "t s"). */
+  xLabel: (t: number) => string = (t) => `${fmt(t)} s`,
 ): string {
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
@@ -66,7 +77,7 @@ export function svgChart(
   const step = niceMax(n / 10);
   for (let t = 0; t <= n; t += step) {
     out.push(
-      `<text x="${x(t)}" y="${H - 10}" text-anchor="middle" font-size="11" fill="#555">${fmt(t)} s</text>`,
+      `<text x="${x(t)}" y="${H - 10}" text-anchor="middle" font-size="11" fill="#555">${escapeHtml(xLabel(t))}</text>`,
     );
   }
   if (stacked) {
