@@ -8,19 +8,27 @@ import { createSwitchyard } from './server/server';
 import { installProcessGuards } from './server/guards';
 import { runDemo } from './demo';
 import { loadtestCommand } from './loadtest/cli';
+import { decisionsCommand, DecisionsUsageError } from './decisions/cli';
+import { whatifCommand, WhatifUsageError } from './whatif/cli';
 import { version } from './version';
 import cluster from 'node:cluster';
 import { ClusterPrimary, workerCount } from './cluster/primary';
 import { workerMain } from './cluster/worker';
+import { readCandidate } from './rollout/candidate';
+import { builtinPolicies } from './policy/registry';
 
 const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS
 
 Usage:
   switchyard serve --config FILE [--port N] [--host H]   run the proxy
-  switchyard demo [--port N] [--config FILE]             fixture origin + 2 fixture CDNs + proxy on 127.0.0.1
-                                                         (--config examples/qoe-demo.yaml: the QoE walk-through)
-  switchyard check-config FILE                           validate a config; prints each error with its field path
+  switchyard demo [--port N] [--config FILE]             fixture origin + fixture CDNs + proxy on 127.0.0.1
+                                                         (--config examples/qoe-demo.yaml: the QoE walk-through;
+                                                         examples/canary/live.yaml: the canary rollout)
+  switchyard check-config FILE                           validate a config (and its rollout candidate); prints each error with its field path
   switchyard loadtest [--sessions N --duration S ...]    simulated players + CDN faults (loadtest --help)
+  switchyard decisions --log FILE [--bucket 5m]          summarise a decision log (decisions --help)
+  switchyard whatif --config CANDIDATE --log FILE        replay a decision log through a candidate config
+                    [--at ISO] [--html report.html]      (whatif --help)
   switchyard --help | --version
 
 serve:
@@ -56,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       return checkConfig(rest);
     case 'loadtest':
       return loadtestCommand(rest);
+    case 'decisions':
+      return decisionsCommand(rest);
+    case 'whatif':
+      return whatifCommand(rest);
     default:
       process.stderr.write(`switchyard: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -192,10 +204,17 @@ async function checkConfig(args: string[]): Promise<number> {
     process.stderr.write('switchyard check-config: expected one FILE\n');
     return 2;
   }
-  const config = await loadConfigFile(path.resolve(file));
+  const policies = builtinPolicies();
+  const config = await loadConfigFile(path.resolve(file), { policies });
+  // The rollout's candidate is validated like the live config, and against it.
+  const candidate = readCandidate(config, policies);
   process.stdout.write(
     `${file}: ok (${config.streams.length} stream(s), ${config.cdns.length} CDN(s), policy ${policyLabel(config.policy)})\n`,
   );
+  if (candidate)
+    process.stdout.write(
+      `rollout candidate ${path.relative(process.cwd(), candidate.file) || candidate.file}: ok (policy ${policyLabel(candidate.config.policy)})\n`,
+    );
   return 0;
 }
 
@@ -232,7 +251,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof DecisionsUsageError || err instanceof WhatifUsageError) {
+      process.stderr.write(err.message + '\n');
+      process.exitCode = 2;
+    } else if (
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err as NodeJS.ErrnoException).code === 'EISDIR'
+    ) {
+      process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
       process.stderr.write(err.message + '\n');
       process.exitCode = 2;
     } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

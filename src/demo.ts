@@ -44,6 +44,8 @@ export async function runDemo(options: {
   const logger = createLogger(config.log.level, { pretty: true });
   const server = createSwitchyard(config, { logger });
   const proxyUrl = await server.listen({ port: options.port });
+  // Edits of the file apply as with `serve` (and a promoted rollout written to it is picked up).
+  if (options.configFile !== undefined) server.watchConfig(configFile);
   const out = options.out;
   out.write(
     `\nSwitchyard demo: origin ${origin.url}, CDNs ${cdns.map((c) => `${c.id}=${c.url}`).join(' ')}\n`,

@@ -41,6 +41,12 @@ export const ERROR_STATUS = {
   /** CMCD event mode: one address sends reports faster than `qoe.events.ratePerClient`. */
   CMCD_RATE_LIMITED: 429,
   CONFIG_INVALID: 500,
+  /** A candidate config sent to the admin API (what-if) does not validate. */
+  CANDIDATE_INVALID: 400,
+  /** A request body over its route's limit. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** A rollout action that does not apply now (no rollout running, already decided). */
+  ROLLOUT_CONFLICT: 409,
   UNAUTHORIZED: 401,
   INTERNAL: 500,
 } as const;

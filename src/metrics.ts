@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RolloutSnapshot } from './rollout/controller';
 
 export type RouteKind = 'manifest' | 'segment' | 'steering';
 export type CacheOutcomeLabel = 'hit' | 'miss' | 'coalesced' | 'stale';
@@ -49,6 +50,9 @@ export class Metrics {
   private readonly qoeSignals: Counter<'source'>;
   /** The fleet's QoE per CDN, read at scrape time (set by the runtime). */
   qoeRows: () => readonly QoeRow[] = () => [];
+  private readonly decisions: Counter<'sink' | 'result'>;
+  /** The current or last rollout, read at scrape time (set by the runtime). */
+  rolloutSource: () => RolloutSnapshot | undefined = () => undefined;
 
   constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -117,6 +121,73 @@ export class Metrics {
       help: 'Errors that escaped every handler (uncaughtException, unhandledRejection); the process kept serving',
       labelNames: ['kind'],
       registers,
+    });
+    this.decisions = new Counter({
+      name: 'switchyard_decisions_written_total',
+      help: 'Decision log records by sink (file, redis) and result (written, or dropped because the sink failed)',
+      labelNames: ['sink', 'result'],
+      registers,
+    });
+    const rollout = () => this.rolloutSource();
+    new Gauge({
+      name: 'switchyard_rollout_share',
+      help: 'Share of sessions in the canary arm of the rollout now (0 when none runs)',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(rollout()?.share ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_rollout_state',
+      help: 'Rollout state: 1 for the current one (running, failing, aborted, promoted)',
+      labelNames: ['state'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        const r = rollout();
+        if (r === undefined) return;
+        for (const st of ['running', 'failing', 'aborted', 'promoted'] as const)
+          this.set({ state: st }, r.state === st ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_rollout_sessions',
+      help: 'Sessions with evidence in the current rollout step, per arm and guard metric',
+      labelNames: ['arm', 'metric'],
+      registers,
+      collect() {
+        const r = rollout();
+        if (r === undefined) return;
+        for (const arm of ['control', 'canary'] as const)
+          for (const [metric, f] of Object.entries(r.arms[arm])) this.set({ arm, metric }, f.sessions);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_rollout_metric',
+      help: 'Guard metric per arm over the current rollout step (segment_error_rate, rebuffer_ratio, manifest_error_rate)',
+      labelNames: ['arm', 'metric'],
+      registers,
+      aggregator: 'average',
+      collect() {
+        const r = rollout();
+        if (r === undefined) return;
+        for (const arm of ['control', 'canary'] as const)
+          for (const [metric, f] of Object.entries(r.arms[arm]))
+            if (f.value !== null) this.set({ arm, metric }, f.value);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_rollout_guard',
+      help: 'Last verdict of each guard: 1 for the current one (pass, fail, no_verdict)',
+      labelNames: ['metric', 'verdict'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        for (const g of rollout()?.judgement?.guards ?? [])
+          for (const v of ['pass', 'fail', 'no_verdict'] as const)
+            this.set({ metric: g.metric, verdict: v }, g.verdict === v ? 1 : 0);
+      },
     });
     new Gauge({
       name: 'switchyard_cdn_healthy',
@@ -244,6 +315,10 @@ export class Metrics {
 
   qoeSignal(source: string): void {
     this.qoeSignals.inc({ source });
+  }
+
+  decisionsWritten(sink: string, ok: boolean, records: number): void {
+    this.decisions.inc({ sink, result: ok ? 'written' : 'dropped' }, records);
   }
 
   configReload(ok: boolean): void {

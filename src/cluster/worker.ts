@@ -39,6 +39,7 @@ export async function runWorker(
   const instanceId = randomBytes(6).toString('hex');
   const server = createSwitchyard(config, {
     logger,
+    workerId: cluster.worker?.id ?? 0,
     ...(config.state.backend === 'redis'
       ? {}
       : {

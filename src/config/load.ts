@@ -106,8 +106,35 @@ export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): C
     );
   }
   const cdns = resolveSigners(parsed.data, options);
-  // Module paths come back absolute, so the policy builds the same from any cwd.
-  return deepFreeze({ ...parsed.data, cdns, policy: resolved.config as Config['policy'] });
+  // Module and file paths come back absolute, so the config means the same from any cwd.
+  return deepFreeze({
+    ...parsed.data,
+    cdns,
+    policy: resolved.config as Config['policy'],
+    decisions: withAbsoluteFile(parsed.data.decisions, options.baseDir),
+    ...(parsed.data.rollout === undefined
+      ? {}
+      : { rollout: withAbsolutePaths(parsed.data.rollout, options.baseDir ?? process.cwd()) }),
+  });
+}
+
+function withAbsolutePaths(
+  rollout: NonNullable<Config['rollout']>,
+  baseDir: string,
+): NonNullable<Config['rollout']> {
+  return {
+    ...rollout,
+    candidate: path.resolve(baseDir, rollout.candidate),
+    ...(rollout.writeTo === undefined ? {} : { writeTo: path.resolve(baseDir, rollout.writeTo) }),
+  };
+}
+
+function withAbsoluteFile(decisions: Config['decisions'], baseDir: string | undefined): Config['decisions'] {
+  if (!decisions.file) return decisions;
+  return {
+    ...decisions,
+    file: { ...decisions.file, path: path.resolve(baseDir ?? process.cwd(), decisions.file.path) },
+  };
 }
 
 /**

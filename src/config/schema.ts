@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from './duration';
 import { authSchema } from '../signing/config';
+import { fraction } from './fraction';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const id = (what: string) =>
@@ -137,6 +138,65 @@ const streamSchema = z.strictObject({
     .max(32)
     .default([]),
 });
+
+export const ROLLOUT_METRICS = ['segment_error_rate', 'rebuffer_ratio', 'manifest_error_rate'] as const;
+
+const guardSchema = z
+  .strictObject({
+    /**
+     * segment_error_rate: failed / requested segments (QoE signals: CMCD, CMSD); rebuffer_ratio:
+     * rebuffering / playing time (QoE signals); manifest_error_rate: Switchyard's 5xx manifest answers.
+     */
+    metric: z.enum(ROLLOUT_METRICS),
+    /** The canary's value may be at most this multiple of the control arm's. */
+    max_ratio: z.number().positive().optional(),
+    /** The canary's value may be at most this. */
+    max: z.number().min(0).optional(),
+    /** Below this the control value counts as this for max_ratio (a ratio to zero is no evidence). */
+    floor: z.number().positive().default(0.001),
+  })
+  .refine((g) => g.max_ratio !== undefined || g.max !== undefined, 'expected max_ratio or max (or both)');
+
+const rolloutSchema = z
+  .strictObject({
+    /** A full config file (validated like the live one), relative to this config's folder. */
+    candidate: z.string().min(1),
+    /** Share of sessions in the canary at the start. */
+    share: fraction.default(0.05),
+    guards: z.array(guardSchema).default([]),
+    /** Sessions each arm needs in a metric before its guard gives a verdict. */
+    minSessions: z.number().int().min(1).default(200),
+    /** How often the guards are evaluated (an abort happens at the first evaluation that fails). */
+    interval: duration.default(10_000),
+    /** Each step lasts `every` and advances only on a passing verdict; after the last, promotion. */
+    step: z
+      .strictObject({
+        every: duration,
+        to: z.array(fraction).min(1, 'expected at least one share'),
+      })
+      .optional(),
+    /** automatic: a failed guard aborts the rollout; manual: it is flagged and an operator decides. */
+    rollback: z.enum(['automatic', 'manual']).default('automatic'),
+    /** Where promotion writes the candidate's text (e.g. the live config file itself). */
+    writeTo: z.string().min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const to = r.step?.to ?? [];
+    to.forEach((share, i) => {
+      if (i > 0 && share < (to[i - 1] as number))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['step', 'to', i],
+          message: 'expected shares that never decrease',
+        });
+    });
+    if (to.length > 0 && (to[0] as number) < r.share)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['step', 'to', 0],
+        message: `expected a first step of at least share (${r.share})`,
+      });
+  });
 
 export const configSchema = z
   .strictObject({
@@ -393,6 +453,49 @@ export const configSchema = z
         },
         events: { enabled: true, maxBodyBytes: 64 * 1024, maxReports: 200, ratePerClient: 10, burst: 30 },
       }),
+    /**
+     * The decision log (README "Decision log"): which decisions are recorded and where. The recent
+     * window in memory is what `POST /admin/whatif` replays; `file` and `redis` keep them.
+     */
+    decisions: z
+      .strictObject({
+        /** Fraction of sessions (by session id) whose every decision is recorded; switches always are. */
+        sample: fraction.default(0.01),
+        /** Decisions kept in memory, newest last (0: none). */
+        recent: z.number().int().min(0).max(1_000_000).default(10_000),
+        /** How often recorded decisions are written out, batched. */
+        flushInterval: duration.default(1_000),
+        /** JSON Lines, rotated by size: FILE → FILE.1 → … → FILE.<keep>. */
+        file: z
+          .strictObject({
+            path: z.string().min(1),
+            maxBytes: z
+              .number()
+              .int()
+              .min(64 * 1024, 'expected at least 65536 bytes')
+              .default(64 * 1024 * 1024),
+            keep: z.number().int().min(0).max(100).default(5),
+          })
+          .optional(),
+        /** A Redis stream (state.backend: redis), capped with XADD MAXLEN ~. */
+        redis: z
+          .strictObject({
+            /** Key after state.keyPrefix. */
+            stream: z
+              .string()
+              .regex(/^[A-Za-z0-9_:{}.-]{1,64}$/, 'expected up to 64 letters, digits or _ : { } . -')
+              .default('decisions'),
+            maxLen: z.number().int().min(100).max(100_000_000).default(100_000),
+          })
+          .optional(),
+      })
+      .default({ sample: 0.01, recent: 10_000, flushInterval: 1_000 }),
+    /**
+     * A canary rollout of a candidate config (README "Canary rollout"): a share of sessions, by
+     * rendezvous hash of the session id, gets the candidate's decisions; guards compare the arms and a
+     * failed one rolls the canary back.
+     */
+    rollout: rolloutSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const dup = (items: { id: string }[], key: string) => {
@@ -422,6 +525,13 @@ export const configSchema = z
         });
       }
     });
+    if (cfg.decisions.redis && cfg.state.backend !== 'redis') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['decisions', 'redis'],
+        message: 'decisions.redis writes to the state store: it needs state.backend: redis',
+      });
+    }
     cfg.streams.forEach((s, i) => {
       if (RESERVED_STREAM_IDS.has(s.id)) {
         ctx.addIssue({
@@ -443,6 +553,9 @@ export type Config = z.output<typeof configSchema>;
 export type StreamConfig = Config['streams'][number];
 export type CdnConfig = Config['cdns'][number];
 export type HealthConfig = Config['health'];
+export type RolloutConfig = NonNullable<Config['rollout']>;
+export type GuardConfig = RolloutConfig['guards'][number];
+export type RolloutMetric = GuardConfig['metric'];
 
 /** Whether a Redis key prefix holds a hash tag: a `{`, then a non-empty run, then the first `}` after it. */
 export function hasHashTag(prefix: string): boolean {

@@ -4,6 +4,8 @@ import { SwitchyardError } from '../errors';
 import { redactAuth } from '../signing';
 import { toEstimate } from '../qoe/aggregate';
 import type { Runtime } from './runtime';
+import { bodyErrors, whatifRoutes } from './admin-whatif';
+import { rolloutRoutes, rolloutStatus } from './admin-rollout';
 
 /** Constant-time comparison of bearer tokens of any length (hashes first, so lengths do not leak). */
 export function sameToken(given: string, expected: string): boolean {
@@ -42,6 +44,8 @@ export function adminRouter(runtime: Runtime): Router {
       return next(new SwitchyardError('UNAUTHORIZED', 'admin API needs a valid bearer token'));
     next();
   });
+  // Before the JSON parser: a candidate config may be YAML, and larger than the API's other bodies.
+  whatifRoutes(router, runtime);
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/config', (_req, res) => {
@@ -108,6 +112,7 @@ export function adminRouter(runtime: Runtime): Router {
       })),
       cache: { ...runtime.metrics.cacheCounts },
       origins: runtime.originCircuits(),
+      rollout: rolloutStatus(runtime),
       recentSwitches: runtime.recentSwitches
         .slice(-20)
         .reverse()
@@ -171,5 +176,7 @@ export function adminRouter(runtime: Runtime): Router {
   };
   router.post('/cdns/:id/drain', drain(true));
   router.post('/cdns/:id/undrain', drain(false));
+  rolloutRoutes(router, runtime);
+  router.use(bodyErrors);
   return router;
 }

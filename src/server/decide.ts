@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '../errors';
-import type { Selection } from '../policy/types';
+import type { Selection, SelectionRequest } from '../policy/types';
+import { decisionRecord } from '../decisions/record';
 import type { ConfigState, Runtime } from './runtime';
 import { givenRequestId } from './request-id';
 
@@ -15,6 +16,8 @@ export interface DecisionInput {
   readonly cmcd?: Readonly<Record<string, string | number | boolean>>;
   /** The CDN the player says it is on (a steering request's _HLS_pathway). */
   readonly previous?: string;
+  /** Media this manifest sends to the chosen CDN, estimated (a media playlist's; for the decision log). */
+  readonly delivery?: { readonly mediaSeconds: number; readonly bitrateBps: number };
 }
 
 /**
@@ -36,7 +39,12 @@ export function decide(
   vetoSwitch?: SwitchVeto,
 ): Selection {
   const now = runtime.now();
-  const selection = state.policy.select({
+  // A session in a rollout's canary arm gets the candidate's decisions, over the candidate's CDNs.
+  const rollout = runtime.activeRollout;
+  const arm = rollout?.armOf(input.sessionId);
+  const policy = arm === 'canary' && rollout !== undefined ? rollout.policy : state.policy;
+  const live = runtime.cdnViews(now);
+  const request: SelectionRequest = {
     session: {
       id: input.sessionId,
       startedAt: input.startedAt,
@@ -51,11 +59,12 @@ export function decide(
       cmcd: input.cmcd,
     },
     stream: { id: input.streamId, protocol: input.protocol, live: input.live },
-    cdns: runtime.cdnViews(now),
+    cdns: arm === 'canary' && rollout !== undefined ? rollout.views(live) : live,
     now,
-  });
+  };
+  const selection = policy.select(request);
   if (!state.cdns.has(selection.cdn)) {
-    throw new SwitchyardError('NO_CDN', `policy ${state.policy.name} chose unknown CDN "${selection.cdn}"`);
+    throw new SwitchyardError('NO_CDN', `policy ${policy.name} chose unknown CDN "${selection.cdn}"`);
   }
   if (placesSegments) {
     runtime.share.record(selection.cdn, now);
@@ -70,6 +79,23 @@ export function decide(
       to: selection.switched.to,
       reason: selection.reason,
     });
+  }
+  const log = runtime.decisions;
+  if (log.wants(input.sessionId, selection.switched !== undefined)) {
+    log.record(
+      decisionRecord({
+        request,
+        selection,
+        places: placesSegments,
+        sampled: log.sampled(input.sessionId),
+        rate: log.sample,
+        configVersion: state.version,
+        policy: policy.name,
+        ...(arm === undefined ? {} : { arm }),
+        headerNames: state.recordedHeaders,
+        ...(placesSegments && input.delivery !== undefined ? { delivery: input.delivery } : {}),
+      }),
+    );
   }
   return selection;
 }

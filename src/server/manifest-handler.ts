@@ -112,6 +112,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     }
     // Cache hits are answered synchronously; misses, stale copies and blocking reloads wait.
     const request = prepareManifest(runtime, state, route, req);
+    exchange.session = request.claims?.sid;
     const fresh = request.blocking
       ? undefined
       : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
@@ -136,6 +137,8 @@ interface Exchange {
   readonly kind: RouteKind;
   readonly route: ManifestRoute;
   readonly started: number;
+  /** The session a manifest was answered in, once known (rollout evidence per arm). */
+  session?: string;
 }
 
 /** Writes a response with the player headers (CORS, nosniff) and records it. */
@@ -151,6 +154,8 @@ function respond(
   x.res.writeHead(status, headers);
   x.res.end(x.req.method === 'HEAD' ? undefined : body);
   x.runtime.metrics.request(x.kind, status, (performance.now() - x.started) / 1000);
+  if (x.session !== undefined && x.kind === 'manifest')
+    x.runtime.activeRollout?.manifestAnswered(x.session, status >= 500);
 }
 
 function fail(x: Exchange, err: unknown): void {
@@ -163,6 +168,8 @@ function fail(x: Exchange, err: unknown): void {
     x.state.playerHeaders,
   );
   x.runtime.metrics.request(x.kind, x.res.statusCode, (performance.now() - x.started) / 1000);
+  if (x.session !== undefined && x.kind === 'manifest')
+    x.runtime.activeRollout?.manifestAnswered(x.session, x.res.statusCode >= 500);
 }
 
 interface ManifestRequest {
@@ -265,6 +272,7 @@ function answerManifest(
 ): void {
   try {
     const job = manifestJob(x, route, request, cached.value);
+    x.session = job.session.sid;
     const mode = deliveryModeOf(request.stream);
     const choice = mode.choose(job);
     if (choice.pendingCheck === undefined) {
@@ -317,6 +325,9 @@ function manifestJob(
     token = minted.token;
     session = minted.claims;
   }
+  const cmcd = readRequestCmcd(runtime, route.query, req, 'manifest', session.sid);
+  const delivery =
+    info.kind === 'media' ? deliveryEstimate(runtime, manifest, request.originUrl, cmcd) : undefined;
   const decision: DecisionInput = {
     streamId: stream.id,
     protocol: info.protocol,
@@ -324,7 +335,8 @@ function manifestJob(
     sessionId: session.sid,
     startedAt: session.iat * 1000,
     req,
-    cmcd: readRequestCmcd(runtime, route.query, req, 'manifest', session.sid),
+    cmcd,
+    ...(delivery === undefined ? {} : { delivery }),
   };
   return {
     runtime,
@@ -386,28 +398,45 @@ function sessionOf(
 }
 
 /**
- * Tells the policy (cost, ledgers) roughly how much media this playlist sends to `cdn`: one target
- * duration per live reload, the whole playlist for VOD, at the CMCD-reported bitrate or else the
- * variant's BANDWIDTH from the master it came from.
+ * Tells the policy (cost, ledgers) roughly how much media this playlist sends to `cdn` (see
+ * deliveryEstimate).
  */
 function observeDelivery(job: ManifestJob, cdn: string): void {
-  const { runtime, state } = job;
-  if (!state.policy.observe) return;
-  const { info } = job.manifest;
-  const br = job.decision.cmcd?.br;
-  const bitrateBps =
-    typeof br === 'number' && br > 0 ? br * 1000 : runtime.variantBandwidth.get(job.originUrl);
-  const mediaSeconds = info.live ? (info.targetDuration ?? 0) : (info.totalDuration ?? 0);
-  if (bitrateBps === undefined || mediaSeconds <= 0) return;
-  state.policy.observe({
+  const { state } = job;
+  const delivery = job.decision.delivery;
+  // A canary session's deliveries go to the policy that decided them.
+  const rollout = job.runtime.activeRollout;
+  const policy =
+    rollout !== undefined && rollout.armOf(job.session.sid) === 'canary' ? rollout.policy : state.policy;
+  if (!policy.observe || delivery === undefined) return;
+  policy.observe({
     kind: 'delivery',
     sessionId: job.session.sid,
     streamId: job.stream.id,
     cdn,
-    mediaSeconds,
-    bitrateBps,
+    mediaSeconds: delivery.mediaSeconds,
+    bitrateBps: delivery.bitrateBps,
     at: job.now,
   });
+}
+
+/**
+ * How much media a media playlist sends to its CDN: one target duration per live reload, the whole
+ * playlist for VOD, at the CMCD-reported bitrate or else the variant's BANDWIDTH from the master it
+ * came from. Undefined when either is unknown.
+ */
+function deliveryEstimate(
+  runtime: Runtime,
+  manifest: ParsedManifest,
+  originUrl: string,
+  cmcd: Readonly<Record<string, string | number | boolean>> | undefined,
+): { mediaSeconds: number; bitrateBps: number } | undefined {
+  const { info } = manifest;
+  const br = cmcd?.br;
+  const bitrateBps = typeof br === 'number' && br > 0 ? br * 1000 : runtime.variantBandwidth.get(originUrl);
+  const mediaSeconds = info.live ? (info.targetDuration ?? 0) : (info.totalDuration ?? 0);
+  if (bitrateBps === undefined || mediaSeconds <= 0) return undefined;
+  return { mediaSeconds, bitrateBps };
 }
 
 function clientSessionId(req: Request, streamId: string): string {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ListingHistory } from './delivery/listings';
 import type { Logger } from 'pino';
 import { cdnPrefix, type Config, type CdnConfig, type StreamConfig } from '../config/schema';
@@ -21,6 +22,13 @@ import { CdnSigners } from '../signing/cdn-signers';
 import { QoeSignalBus } from '../qoe/signals';
 import { QoeReader } from '../qoe/reader';
 import { qoeKey, toEstimate, type QoeWindowSettings } from '../qoe/aggregate';
+import { DecisionLog, type DecisionLogOptions, type DecisionSink } from '../decisions/log';
+import { routedHeaders } from '../decisions/record';
+import { FileSink } from '../decisions/file-sink';
+import { RedisSink } from '../decisions/redis-sink';
+import { readCandidate, type Candidate } from '../rollout/candidate';
+import { RolloutController } from '../rollout/controller';
+import { rename, writeFile } from 'node:fs/promises';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -39,6 +47,8 @@ export interface ConfigState {
   readonly playerHeaders: Readonly<Record<string, string>>;
   /** Per-CDN URL signing (token authentication) and its per-epoch caches. */
   readonly urlSigners: CdnSigners;
+  /** Request headers the decision log keeps (the ones this config's policies route on). */
+  readonly recordedHeaders: readonly string[];
 }
 
 /** How long a computed set of CDN views serves decisions (shares move slowly; health changes reset it). */
@@ -64,6 +74,11 @@ export interface RuntimeOptions {
   defaultMetrics?: boolean;
   /** The shared state store to use instead of the one the config names (cluster workers). */
   stateStore?: (config: Config, deps: StateStoreDeps) => StateStore;
+  /**
+   * Set in a cluster worker: its decision log file gets `.w<id>` before the extension, so workers
+   * never rotate one another's file.
+   */
+  workerId?: number;
 }
 
 /** The CDNs of a config as the health monitor probes them. */
@@ -141,6 +156,15 @@ export class Runtime {
   readonly qoeSignals = new QoeSignalBus();
   /** Turns CMCD/CMSD into signals on qoeSignals (src/qoe/reader.ts). */
   readonly qoeReader: QoeReader;
+  /** Sampled decisions: the recent window in memory, and the configured file / Redis stream. */
+  readonly decisions: DecisionLog;
+  private decisionSinksKey = '';
+  private readonly workerId: number | undefined;
+  /** The current config's rollout, or the last one (finished rollouts stay for /admin/rollout). */
+  private rolloutCtl: RolloutController | undefined;
+  /** Rollouts that ended (aborted, promoted) by id: the same rollout is not started again by a reload. */
+  private readonly finishedRollouts = new Map<string, RolloutController>();
+  private started = false;
 
   constructor(config: Config, options: RuntimeOptions) {
     this.logger = options.logger;
@@ -186,7 +210,59 @@ export class Runtime {
     });
     this.metrics.qoeRows = () => this.qoeSummary(this.now());
     this.monitor.onCmsd = (id, at, cmsd, latencyMs) => this.qoeReader.fromProbe(id, at, cmsd, latencyMs);
+    this.workerId = options.workerId;
+    this.metrics.rolloutSource = () => this.rolloutCtl?.snapshot();
+    this.decisions = new DecisionLog(this.decisionLogOptions(config));
     this.apply(config);
+  }
+
+  private decisionLogOptions(config: Config): DecisionLogOptions {
+    return {
+      sample: config.decisions.sample,
+      recent: config.decisions.recent,
+      flushIntervalMs: config.decisions.flushInterval,
+      onBatch: (sink, ok, records) => this.metrics.decisionsWritten(sink, ok, records),
+    };
+  }
+
+  /** The decision log's settings, and new sinks when where they write changed. */
+  private configureDecisions(config: Config): void {
+    const { file, redis } = config.decisions;
+    const key = JSON.stringify([file, redis, redis ? [config.state.url, config.state.keyPrefix] : null]);
+    let sinks: DecisionSink[] | undefined;
+    if (key !== this.decisionSinksKey) {
+      this.decisionSinksKey = key;
+      sinks = [];
+      const warn = (sink: string) => (err: Error) =>
+        this.logger.warn(
+          { event: 'decision_log_error', sink, error: err.message },
+          'decision log cannot write; decisions are dropped until it can',
+        );
+      if (file) {
+        sinks.push(
+          new FileSink({
+            path: workerFile(file.path, this.workerId),
+            maxBytes: file.maxBytes,
+            keep: file.keep,
+            onError: warn('file'),
+          }),
+        );
+      }
+      if (redis && config.state.backend === 'redis') {
+        sinks.push(
+          new RedisSink({
+            url: config.state.url,
+            cluster: config.state.cluster,
+            key: config.state.keyPrefix + redis.stream,
+            maxLen: redis.maxLen,
+            commandTimeout: config.state.commandTimeout,
+            connectTimeout: config.state.connectTimeout,
+            onError: warn('redis'),
+          }),
+        );
+      }
+    }
+    void this.decisions.reconfigure(this.decisionLogOptions(config), sinks);
   }
 
   /**
@@ -272,6 +348,8 @@ export class Runtime {
   }
 
   private apply(config: Config): void {
+    // The candidate is read and checked before anything changes: a bad one rejects the whole config.
+    const candidate = readCandidate(config, this.policies);
     const cdnIds = config.cdns.map((c) => c.id);
     const policy = this.policies.create(config.policy, cdnIds, ['policy'], { state: this.policyState });
     const signer = new TokenSigner(config.secrets, config.session.maxAge);
@@ -305,6 +383,7 @@ export class Runtime {
     this.monitor.setCdns(monitoredCdns(config));
     this.store.qoe.configure(qoeWindowSettings(config));
     this.qoeReader.configure(config);
+    this.configureDecisions(config);
 
     const cdnPrefixes = new Map(
       config.streams.map((s) => [s.id, new Map(config.cdns.map((c) => [c.id, cdnPrefix(c, s.id)]))] as const),
@@ -319,6 +398,7 @@ export class Runtime {
       cdns: new Map(config.cdns.map((c) => [c.id, c])),
       cdnPrefixes,
       publicBase: config.publicUrl ?? '/',
+      recordedHeaders: routedHeaders(config.policy),
       urlSigners: new CdnSigners({
         cdns: config.cdns,
         prefixes: cdnPrefixes,
@@ -337,6 +417,86 @@ export class Runtime {
       }),
     };
     this.store.announceConfig(configHash(config), this.current.version);
+    this.applyRollout(config, candidate);
+  }
+
+  /** The rollout running now, if any (the hot path asks this on every decision). */
+  get activeRollout(): RolloutController | undefined {
+    const r = this.rolloutCtl;
+    return r !== undefined && r.running ? r : undefined;
+  }
+
+  /** The current or the last rollout (for /admin/rollout and the status page). */
+  get rollout(): RolloutController | undefined {
+    return this.rolloutCtl;
+  }
+
+  /**
+   * Starts, keeps or ends the config's rollout. The same rollout (same section, same candidate text)
+   * carries on across reloads with its evidence; one that already ended is not started again.
+   */
+  private applyRollout(config: Config, candidate: Candidate | undefined): void {
+    const current = this.rolloutCtl;
+    if (current !== undefined && !current.running) this.finishedRollouts.set(current.id, current);
+    if (current !== undefined && current.running && current.id !== candidate?.id) {
+      current.abort(
+        candidate === undefined ? 'the rollout was removed from the config' : 'replaced by another rollout',
+      );
+      this.finishedRollouts.delete(current.id);
+    }
+    if (candidate === undefined || config.rollout === undefined) return;
+    if (current?.id === candidate.id && current.running) return;
+    const finished = this.finishedRollouts.get(candidate.id);
+    if (finished !== undefined) {
+      this.rolloutCtl = finished;
+      this.logger.info(
+        { event: 'rollout_kept', rollout: finished.id, state: finished.state },
+        `rollout of ${candidate.file} already ${finished.state}: change the candidate or the rollout section to start another`,
+      );
+      return;
+    }
+    const settings = config.rollout;
+    const policy = this.policies.create(
+      candidate.config.policy,
+      candidate.config.cdns.map((c) => c.id),
+      ['rollout', 'candidate', 'policy'],
+      { state: this.policyState },
+    );
+    const ctl = new RolloutController(candidate, settings, policy, {
+      now: this.now,
+      logger: this.logger,
+      bus: this.qoeSignals,
+      promote: (c) => this.promoteCandidate(c, settings.writeTo),
+    });
+    this.rolloutCtl = ctl;
+    if (this.started) ctl.start();
+  }
+
+  /** Promotion: the candidate becomes the live config here, and is written where configured. */
+  private promoteCandidate(candidate: Candidate, writeTo: string | undefined): void {
+    this.reload(candidate.config);
+    if (writeTo === undefined) {
+      this.logger.warn(
+        { event: 'rollout_promote', file: null },
+        'the promoted config lives in memory only (no rollout.writeTo): the config file still holds the old one',
+      );
+      return;
+    }
+    const tmp = `${writeTo}.${process.pid}.tmp`;
+    writeFile(tmp, candidate.text)
+      .then(() => rename(tmp, writeTo))
+      .then(
+        () =>
+          this.logger.info(
+            { event: 'rollout_promote', file: writeTo },
+            `promoted config written to ${writeTo}`,
+          ),
+        (err: unknown) =>
+          this.logger.error(
+            { event: 'rollout_promote', file: writeTo, error: (err as Error).message },
+            'could not write the promoted config; it is live in memory only',
+          ),
+      );
   }
 
   private makeCache(config: Config): ManifestCache<ParsedManifest> {
@@ -393,13 +553,25 @@ export class Runtime {
   start(): void {
     this.monitor.start();
     this.store.start();
+    this.decisions.start();
+    this.started = true;
+    this.activeRollout?.start();
   }
 
   async close(): Promise<void> {
     this.monitor.stop();
+    this.rolloutCtl?.stop();
+    await this.decisions.close();
     await this.store.close();
     await Promise.all([this.client.close(), this.segments.close(), this.probeAgent.close()]);
   }
+}
+
+/** `decisions.jsonl` → `decisions.w3.jsonl` in cluster worker 3. */
+export function workerFile(file: string, workerId: number | undefined): string {
+  if (workerId === undefined) return file;
+  const ext = path.extname(file);
+  return file.slice(0, file.length - ext.length) + `.w${workerId}` + ext;
 }
 
 function originHost(url: string): string {

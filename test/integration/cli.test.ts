@@ -23,7 +23,8 @@ function tmpFile(name: string, text: string): string {
 test('--help lists every command and --version prints the package version', () => {
   const help = run(['--help']);
   expect(help.status).toBe(0);
-  for (const cmd of ['serve', 'demo', 'check-config']) expect(help.stdout).toContain(`switchyard ${cmd}`);
+  for (const cmd of ['serve', 'demo', 'check-config', 'decisions', 'whatif'])
+    expect(help.stdout).toContain(`switchyard ${cmd}`);
   expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   const bad = run(['frobnicate']);
   expect(bad.status).toBe(2);
@@ -36,6 +37,48 @@ test('check-config accepts the shipped examples', () => {
   expect(demo.status).toBe(0);
   expect(demo.stdout).toMatch(/ok \(\d+ stream\(s\), 2 CDN\(s\), policy weighted\)/);
   expect(run(['check-config', 'examples/config.yaml'], { SWITCHYARD_SECRET: 'x'.repeat(32) }).status).toBe(0);
+  const canary = run(['check-config', 'examples/canary/live.yaml']);
+  expect(canary.stderr).toBe('');
+  expect(canary.stdout).toContain('rollout candidate examples/canary/candidate.yaml: ok (policy cost)');
+  expect(run(['check-config', 'examples/canary/candidate.yaml']).status).toBe(0);
+});
+
+test('check-config validates a rollout candidate against the live config', () => {
+  const dir = path.dirname(tmpFile('x', ''));
+  const live = (candidate: string) =>
+    [
+      "secrets: ['cli-test-secret-0123456789']",
+      'streams: [{ id: live, origin: http://127.0.0.1:9000/live/ }]',
+      'cdns: [{ id: a, baseUrl: http://127.0.0.1:9101/ }]',
+      `rollout: { candidate: ${candidate}, share: 5% }`,
+    ].join('\n');
+  writeFileSync(
+    path.join(dir, 'cand.yaml'),
+    [
+      "secrets: ['cli-test-secret-0123456789']",
+      'streams: [{ id: live, origin: http://127.0.0.1:9000/live/ }]',
+      'cdns: [{ id: z, baseUrl: http://127.0.0.1:9109/ }]',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(dir, 'live.yaml'), live('./cand.yaml'));
+  const unknown = run(['check-config', path.join(dir, 'live.yaml')]);
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toContain('rollout.candidate: the candidate\'s CDN "z" is not in the live config');
+  writeFileSync(path.join(dir, 'live.yaml'), live('./missing.yaml'));
+  const missing = run(['check-config', path.join(dir, 'live.yaml')]);
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toMatch(/rollout\.candidate: cannot read .*missing\.yaml/);
+});
+
+test('decisions and whatif: usage errors exit 2 with a message', () => {
+  const noLog = run(['decisions']);
+  expect(noLog.status).toBe(2);
+  expect(noLog.stderr).toContain('--log FILE');
+  const missing = run(['decisions', '--log', '/nonexistent/decisions.jsonl']);
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toContain('ENOENT');
+  expect(run(['whatif', '--log', 'x']).stderr).toContain('--config');
+  expect(run(['whatif', '--help']).stdout).toContain('--at ISO');
 });
 
 test('check-config names a custom policy by its module', () => {

@@ -45,6 +45,11 @@ export const UI_HTML = `<!doctype html>
   <h2>Share of sessions per CDN, last <span id="window-min">5</span> minutes</h2>
   <svg id="chart" width="720" height="220" viewBox="0 0 720 220" role="img" aria-label="share of sessions per CDN over time"></svg>
   <div id="legend" class="legend"></div>
+  <h2>Rollout</h2>
+  <div id="rollout-line">–</div>
+  <table id="rollout-arms" hidden><thead><tr><th>Arm</th><th>Sessions</th><th>Segment errors</th><th>Rebuffering</th><th>Manifest errors</th></tr></thead><tbody></tbody></table>
+  <ul id="rollout-guards"></ul>
+  <p id="rollout-actions" hidden><button id="rollout-promote" type="button">Promote</button> <button id="rollout-abort" type="button">Abort</button></p>
   <h2>Manifest cache</h2>
   <div id="cache"></div>
   <h2>Origins</h2>
@@ -119,6 +124,7 @@ export const UI_JS = `'use strict';
     while (history.length && history[0].t < s.at / 1000 - WINDOW_S) history.shift();
     renderCdns(s.cdns);
     renderChart(s.cdns.map(function (c) { return c.id; }), s.at / 1000);
+    renderRollout(s.rollout);
     renderCache(s.cache);
     renderOrigins(s.origins);
     renderSwitches(s.recentSwitches);
@@ -188,6 +194,33 @@ export const UI_JS = `'use strict';
     });
   }
 
+  function rate(x) { return x === null || x === undefined ? '–' : (Math.round(x * 100000) / 1000).toFixed(3) + '%'; }
+
+  function renderRollout(r) {
+    var line = $('rollout-line');
+    var arms = $('rollout-arms');
+    var guards = $('rollout-guards');
+    guards.textContent = '';
+    if (!r) { line.textContent = 'No rollout configured.'; arms.hidden = true; $('rollout-actions').hidden = true; return; }
+    var running = r.state === 'running' || r.state === 'failing';
+    line.textContent = r.state + ' · canary ' + pct(r.share) + ' (step ' + (r.stage + 1) + ' of ' + r.stages.length + ') · verdict ' + r.verdict +
+      ' · candidate ' + r.candidate + (r.last ? ' · last: ' + r.last.event + ' ' + r.last.detail : '');
+    line.className = r.state === 'aborted' || r.state === 'failing' ? 'bad' : r.state === 'promoted' ? 'ok' : '';
+    line.dataset.state = r.state;
+    var body = arms.tBodies[0];
+    body.textContent = '';
+    ['control', 'canary'].forEach(function (name) {
+      var a = r.arms[name];
+      var tr = el('tr');
+      tr.dataset.arm = name;
+      [name, a.sessions, rate(a.segment_error_rate), rate(a.rebuffer_ratio), rate(a.manifest_error_rate)].forEach(function (v) { tr.appendChild(el('td', v)); });
+      body.appendChild(tr);
+    });
+    arms.hidden = false;
+    r.guards.forEach(function (g) { guards.appendChild(el('li', g.metric + ': ' + g.verdict + ' (' + g.why + ')', g.verdict === 'fail' ? 'bad' : g.verdict === 'pass' ? 'ok' : '')); });
+    $('rollout-actions').hidden = !running;
+  }
+
   function renderCache(c) {
     var total = c.hit + c.miss + c.coalesced + c.stale;
     var text = 'Hit ratio ' + (total ? pct((c.hit + c.coalesced) / total) : '–') + ' overall';
@@ -223,6 +256,8 @@ export const UI_JS = `'use strict';
     $('token').value = '';
     start();
   });
+  $('rollout-promote').addEventListener('click', function () { api('POST', '/admin/rollout/promote').then(poll, function () {}); });
+  $('rollout-abort').addEventListener('click', function () { api('POST', '/admin/rollout/abort').then(poll, function () {}); });
   $('logout').addEventListener('click', function () { sessionStorage.removeItem(KEY); showLogin(''); });
   $('window-min').textContent = String(WINDOW_S / 60);
   if (token()) start(); else showLogin('');
