@@ -3,10 +3,10 @@
  * Simulated players reload the live playlist, fetch its newest segment from the CDN it names and report
  * the outcome as QoE signals on the runtime's bus (what the CMCD readers publish).
  *
- * 1. The candidate prefers CDN c, which the fixture makes answer 503 to everything. Its health override
- *    never lets probes call it down (as when only viewers' segments fail at the edge): only the viewers'
- *    signals show the fault. The rollout aborts by itself, and every canary session is on the control
- *    policy's CDN at its next reload, without a manifest error.
+ * 1. The candidate prefers CDN c, whose media segments the fixture fails with 503 while its health
+ *    probes pass (as when only viewers' segments fail at the edge): only the viewers' signals show the
+ *    fault. The rollout aborts by itself, and every canary session is on the control policy's CDN at
+ *    its next reload, without a manifest error.
  * 2. A healthy candidate (b first) moves through every step in order and is promoted, and the promoted
  *    config is written where the rollout says.
  *
@@ -36,9 +36,7 @@ function candidateYaml(
     `secrets: ['${TEST_SECRET}']`,
     `streams: [{ id: live, origin: '${origin}live/' }]`,
     'cdns:',
-    ...stackCdns.map(
-      (c) => `  - { id: ${c.id}, baseUrl: '${c.url}'${c.id === 'c' ? ', health: { fall: 1000000 }' : ''} }`,
-    ),
+    ...stackCdns.map((c) => `  - { id: ${c.id}, baseUrl: '${c.url}' }`),
     `policy: { type: failover, order: [${order.join(', ')}] }`,
     'health: { path: /__fixture/health, interval: 200, timeout: 2000, rise: 1, fall: 1 }',
     'origin: { allowPrivateAddresses: true, breaker: { failures: 1000000, coolDown: 0 } }',
@@ -61,12 +59,6 @@ async function startWithRollout(
       writeFileSync(candidate, candidateYaml(cdns, origin, order));
       return {
         admin: { token: ADMIN },
-        cdns: cdns.map((c) => ({
-          id: c.id,
-          baseUrl: c.url,
-          // c's probes never call it down: only the viewers see its fault.
-          ...(c.id === 'c' ? { health: { fall: 1_000_000 } } : {}),
-        })),
         policy: { type: 'failover', order: ['a', 'b', 'c'] },
         decisions: { sample: 1 },
         rollout: { candidate, ...rollout },
@@ -150,7 +142,7 @@ test('a candidate that sends viewers to a failing CDN is rolled back by itself; 
     step: { every: '1h', to: ['50%', '100%'] },
   });
   try {
-    stack.cdn('c').setMode({ kind: 'status', status: 503 });
+    stack.cdn('c').setMode({ kind: 'errors', rate: 1, status: 503 });
     const players = await open(stack, 40);
     const statuses: number[] = [];
     const canary = new Set<string>();
@@ -163,6 +155,8 @@ test('a candidate that sends viewers to a failing CDN is rolled back by itself; 
     expect(rollout()?.state).toBe('aborted');
     // The canary arm got the candidate's CDN; the control arm stayed on a.
     expect(canary.size).toBeGreaterThanOrEqual(5);
+    // The probes never saw the fault: c stayed healthy throughout.
+    expect(stack.server.runtime.monitor.health('c')?.healthy).toBe(true);
     const snap = await adminRollout(stack);
     const abort = snap.history.at(-1);
     expect(abort).toMatchObject({ event: 'abort', by: 'guards', share: 0.5 });
