@@ -49,6 +49,11 @@ export class RedisSink implements DecisionSink {
     this.client.on('error', () => undefined);
   }
 
+  /** Connected and ready for commands (until then, and while Redis is away, batches are dropped). */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
   async write(lines: string): Promise<void> {
     const pipeline = this.client.pipeline();
     for (const line of lines.split('\n'))
