@@ -19,7 +19,7 @@ const cdnViewSchema = z.object({
   errorRate: z.number(),
   latencyMs: z.number().nullable(),
   tags: z.record(z.string(), z.string()).optional(),
-  /** QoE score of the CDN for this client (0..1), when a QoE source rated it. */
+  /** QoE score of the CDN (share of voting sessions that did not suffer, 0..1), when enough voted. */
   qoe: z.number().optional(),
 });
 
@@ -88,6 +88,8 @@ export interface RecordContext {
   /** Lower-case names of the headers worth keeping (what the policies route on). */
   readonly headerNames: readonly string[];
   readonly delivery?: { readonly mediaSeconds: number; readonly bitrateBps: number };
+  /** QoE score per CDN (0..1) where one is known. */
+  readonly qoe?: ReadonlyMap<string, number>;
 }
 
 const MAX_UA = 256;
@@ -128,7 +130,7 @@ export function decisionRecord(ctx: RecordContext): DecisionRecord {
       ...(request.client.cmcd === undefined ? {} : { cmcd: { ...request.client.cmcd } }),
     },
     ...(previous === undefined ? {} : { previous }),
-    cdns: request.cdns.map(recordedView),
+    cdns: request.cdns.map((v) => recordedView(v, ctx.qoe?.get(v.id))),
     cdn: selection.cdn,
     reason: selection.reason,
     ...(selection.ranked === undefined ? {} : { ranked: [...selection.ranked] }),
@@ -139,7 +141,7 @@ export function decisionRecord(ctx: RecordContext): DecisionRecord {
   };
 }
 
-function recordedView(v: CdnView): RecordedCdnView {
+function recordedView(v: CdnView, qoe: number | undefined): RecordedCdnView {
   return {
     id: v.id,
     healthy: v.healthy,
@@ -148,6 +150,7 @@ function recordedView(v: CdnView): RecordedCdnView {
     errorRate: round(v.errorRate),
     latencyMs: v.latencyMs === null ? null : Math.round(v.latencyMs * 10) / 10,
     ...(Object.keys(v.tags).length === 0 ? {} : { tags: { ...v.tags } }),
+    ...(qoe === undefined ? {} : { qoe: round(qoe) }),
   };
 }
 

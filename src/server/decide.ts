@@ -93,6 +93,7 @@ export function decide(
         policy: policy.name,
         ...(arm === undefined ? {} : { arm }),
         headerNames: state.recordedHeaders,
+        qoe: runtime.qoeScores(now),
         ...(placesSegments && input.delivery !== undefined ? { delivery: input.delivery } : {}),
       }),
     );

@@ -285,6 +285,17 @@ export class Runtime {
   }
 
   /** Each configured CDN's fleet-wide QoE over the covered windows (every viewer, any sample size). */
+  /**
+   * Each CDN's QoE score (share of voting sessions that did not suffer, fleet-wide) where enough
+   * sessions voted (qoe.minSessions): what the decision log records beside the CDN views.
+   */
+  qoeScores(now: number): Map<string, number> {
+    const min = this.current.config.qoe.minSessions;
+    const out = new Map<string, number>();
+    for (const row of this.qoeSummary(now)) if (row.sessions >= min) out.set(row.cdn, row.goodShare);
+    return out;
+  }
+
   qoeSummary(now: number): QoeRow[] {
     return [...this.current.cdns.keys()].map((cdn) => {
       const e = toEstimate(this.store.qoe.tally(qoeKey(cdn), now), 'all');

@@ -57,6 +57,7 @@ test('a record holds what the policy saw and chose, and reads back through the s
     policy: 'weighted',
     headerNames: routedHeaders({ type: 'rules', headers: { country: ['X-Device'] }, rules: [] }),
     delivery: { mediaSeconds: 4, bitrateBps: 800_000 },
+    qoe: new Map([['b', 0.25]]),
   });
   expect(r).toMatchObject({
     v: 1,
@@ -90,6 +91,7 @@ test('a record holds what the policy saw and chose, and reads back through the s
     latencyMs: 12.3,
     tags: { tier: 'x' },
   });
+  expect(r.cdns[1]?.qoe).toBe(0.25);
   expect(parseDecisionLine(JSON.stringify(r))).toEqual(r);
 });
 
