@@ -96,29 +96,35 @@ function fromBase64(text: string): string | undefined {
   return decoded === '' ? undefined : decoded;
 }
 
-function decodeStatic(value: string): Record<string, unknown> | undefined {
-  if (value.length > MAX_CMSD) return undefined;
+/** The library's calls, without stack traces on the Errors it builds while parsing (see ./cmcd.ts). */
+function quiet<T>(fn: () => T): T | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
-    return decodeCmsdStatic(value) as Record<string, unknown>;
+    return fn();
   } catch {
     return undefined;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
+}
+
+function decodeStatic(value: string): Record<string, unknown> | undefined {
+  if (value.length > MAX_CMSD) return undefined;
+  return quiet(() => decodeCmsdStatic(value) as Record<string, unknown>);
 }
 
 function decodeDynamic(value: string): { name?: string; params: Record<string, unknown> }[] | undefined {
   if (value.length > MAX_CMSD) return undefined;
-  try {
-    const list = decodeCmsdDynamic(value) as unknown[];
-    return list.map((item) => {
-      const it = item as { value?: unknown; params?: unknown };
-      const v = it.value;
-      const name = typeof v === 'string' ? v : typeof v === 'symbol' ? v.description : undefined;
-      const params = it.params && typeof it.params === 'object' ? (it.params as Record<string, unknown>) : {};
-      return name === undefined ? { params } : { name, params };
-    });
-  } catch {
-    return undefined;
-  }
+  const list = quiet(() => decodeCmsdDynamic(value) as unknown[]);
+  if (!list) return undefined;
+  return list.map((item) => {
+    const it = item as { value?: unknown; params?: unknown };
+    const v = it.value;
+    const name = typeof v === 'string' ? v : typeof v === 'symbol' ? v.description : undefined;
+    const params = it.params && typeof it.params === 'object' ? (it.params as Record<string, unknown>) : {};
+    return name === undefined ? { params } : { name, params };
+  });
 }
 
 function num(v: unknown): number | undefined {

@@ -3,6 +3,7 @@ import {
   decodeEventBody,
   decodeHeaders,
   decodePayload,
+  decodePayloadWithLibrary,
   decodeQuery,
   decodeRequest,
   flatten,
@@ -117,5 +118,46 @@ describe('CMCD on the wire (v1 and v2, through @svta/cml-cmcd)', () => {
         expect(flatten(decodeQuery('a=1&CMCD=' + encodeURIComponent(payload)) ?? {})).toEqual(expected);
       }),
     );
+  });
+});
+
+describe('the request-path decoder agrees with @svta/cml-cmcd', () => {
+  const key = fc.stringMatching(/^[a-z][a-z0-9_.-]{0,6}$/);
+  const bare = fc.oneof(
+    fc.integer({ min: -999_999_999, max: 999_999_999 }).map((n) => String(n)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 0, max: 999 }))
+      .map(([a, b]) => `${a}.${b}`),
+    fc.stringMatching(/^[a-zA-Z*][a-zA-Z0-9:/!#$%&'*+.^_`|~-]{0,8}$/),
+    fc.stringMatching(/^[ -~]{0,16}$/).map((s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`),
+    fc.constantFrom('?0', '?1'),
+  );
+  const params = fc
+    .array(fc.tuple(key, fc.option(bare, { nil: undefined })), { maxLength: 2 })
+    .map((ps) => ps.map(([k, v]) => (v === undefined ? `;${k}` : `;${k}=${v}`)).join(''));
+  const member = fc.oneof(
+    fc.tuple(key, bare).map(([k, v]) => `${k}=${v}`),
+    key,
+    fc
+      .tuple(key, fc.array(fc.tuple(bare, params), { maxLength: 3 }))
+      .map(([k, items]) => `${k}=(${items.map(([v, p]) => v + p).join(' ')})`),
+  );
+  const dict = fc
+    .uniqueArray(member, { maxLength: 12, selector: (m) => m.split('=')[0] })
+    .map((ms) => ms.join(','));
+
+  it('on every well-formed payload (property)', () => {
+    fc.assert(
+      fc.property(dict, (payload) => {
+        expect(decodePayload(payload)).toEqual(decodePayloadWithLibrary(payload));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('and keeps the well-formed members of a payload the library refuses', () => {
+    const fast = flatten(decodePayload('br=3200,bl=12abc,x=(1 2,ot=v,e="a\\q",mtp=(900;v)'));
+    expect(fast).toEqual({ br: 3200, ot: 'v' });
+    expect(flatten(decodePayloadWithLibrary('br=3200,bl=12abc,ot=v'))).toEqual({ br: 3200, ot: 'v' });
   });
 });
