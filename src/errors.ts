@@ -23,9 +23,13 @@ export const ERROR_STATUS = {
   ORIGIN_NOT_ALLOWED: 502,
   ORIGIN_BAD_ENCODING: 502,
   MANIFEST_INVALID: 502,
+  /** The manifest is past one of `limits.manifest` (lines, segments, variants, elements, depth...). */
+  MANIFEST_TOO_COMPLEX: 502,
   NOT_A_MANIFEST: 502,
   SIGNING_UNSUPPORTED: 502,
   NO_CDN: 503,
+  /** The heap is above `limits.heapBudget`: new manifest work is shed (with Retry-After). */
+  OVERLOADED: 503,
   /** LL-HLS: `_HLS_part` without `_HLS_msn`, a malformed value, or a directive too far ahead. */
   BLOCKING_RELOAD_INVALID: 400,
   /** LL-HLS: a blocking reload not satisfied within three target durations. */

@@ -169,7 +169,8 @@ class SegmentLoop {
   }
 
   push(items: readonly QueuedSegment[]): void {
-    this.queue.push(...items);
+    // A loop: push(...items) overflows the stack for a playlist of ~100k segments.
+    for (const item of items) this.queue.push(item);
     this.wake?.();
   }
 

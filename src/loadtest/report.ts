@@ -72,7 +72,7 @@ export function switchStats(perSession: readonly number[]): SwitchStats {
     meanPerSession: perSession.length === 0 ? 0 : round3(total / perSession.length),
     p50: percentile(perSession, 50),
     p99: percentile(perSession, 99),
-    max: perSession.length === 0 ? 0 : Math.max(...perSession),
+    max: maxOf(perSession),
   };
 }
 
@@ -105,15 +105,15 @@ export function playbackStats(
   return {
     lostSegments: lostTotal,
     sessionsWithLoss: lost.filter((n) => n > 0).length,
-    maxLostPerSession: lost.length === 0 ? 0 : Math.max(...lost),
+    maxLostPerSession: maxOf(lost),
     fallbacks,
     stallMs: {
       total: stallTotal,
       sessionsStalled: totals.filter((n) => n > 0).length,
       meanPerSession: totals.length === 0 ? 0 : Math.round(stallTotal / totals.length),
       p99PerSession: percentile(totals, 99),
-      maxPerSession: totals.length === 0 ? 0 : Math.max(...totals),
-      longest: stalls.length === 0 ? 0 : Math.round(Math.max(...stalls.map((x) => x.longestMs))),
+      maxPerSession: maxOf(totals),
+      longest: Math.round(maxOf(stalls.map((x) => x.longestMs))),
     },
   };
 }
@@ -341,7 +341,7 @@ export function buildReport(input: ReportInput): LoadtestReport {
   const evacuateMs =
     outages.length === 0 || outages.some((f) => f.evacuateMs === null)
       ? null
-      : Math.max(...outages.map((f) => f.evacuateMs as number));
+      : maxOf(outages.map((f) => f.evacuateMs as number));
 
   const byCdn: Record<string, { requests: number; errors: number; bytes: number; share: number }> = {};
   const totals = new Map(cdnIds.map((id) => [id, r.cdns.get(id)?.requests ?? 0]));
@@ -531,4 +531,11 @@ export function formatSummary(report: LoadtestReport): string {
   }
   L.push('');
   return L.join('\n');
+}
+
+/** The largest value, 0 for none: a loop, since Math.max(...xs) overflows the stack on ~100k values. */
+function maxOf(xs: readonly number[]): number {
+  let max = xs.length === 0 ? 0 : -Infinity;
+  for (const x of xs) if (x > max) max = x;
+  return max;
 }

@@ -38,6 +38,7 @@ import {
   type XmlAttribute,
   type XmlElement,
 } from './dash-xml';
+import { DEFAULT_MANIFEST_LIMITS, tooComplex, type ManifestLimits } from './limits';
 import type { Slot, SlotKind, SlotRole, Template } from './template';
 
 export { escapeXml } from './dash-xml';
@@ -171,9 +172,14 @@ export function looksLikeDashDocument(text: string): boolean {
  * (origin) URL; `originBase` the stream's origin base. Throws SwitchyardError MANIFEST_INVALID when the
  * text is not a usable MPD.
  */
-export function parseDash(text: string, manifestUrl: string, originBase: string): DashManifest {
+export function parseDash(
+  text: string,
+  manifestUrl: string,
+  originBase: string,
+  limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+): DashManifest {
   try {
-    return parseDashUnchecked(text, manifestUrl, originBase);
+    return parseDashUnchecked(text, manifestUrl, originBase, limits);
   } catch (err) {
     if (err instanceof SwitchyardError) throw err;
     // Whatever an origin sends must end as a typed 502, never as a crash of the request.
@@ -181,16 +187,27 @@ export function parseDash(text: string, manifestUrl: string, originBase: string)
   }
 }
 
-function parseDashUnchecked(text: string, manifestUrl: string, originBase: string): DashManifest {
-  const { root } = parseXml(text, { fragment: true });
+function parseDashUnchecked(
+  text: string,
+  manifestUrl: string,
+  originBase: string,
+  limits: ManifestLimits,
+): DashManifest {
+  const { root } = parseXml(text, { fragment: true, limits });
   const top = root.children;
   const mpd = top.length === 1 && top[0]?.local === 'MPD' && isDashNs(top[0].ns) ? top[0] : undefined;
-  if (mpd) return parseMpdDocument(text, mpd, manifestUrl, originBase);
-  return parseRemoteDocument(text, root, manifestUrl, originBase);
+  if (mpd) return parseMpdDocument(text, mpd, manifestUrl, originBase, limits);
+  return parseRemoteDocument(text, root, manifestUrl, originBase, limits);
 }
 
 /** The rewriting machinery shared by MPDs and the documents an MPD refers to. */
-function rewriter(text: string, manifestUrl: string, originBase: string, root: XmlElement) {
+function rewriter(
+  text: string,
+  manifestUrl: string,
+  originBase: string,
+  root: XmlElement,
+  limits: ManifestLimits,
+) {
   const dash = (el: XmlElement): boolean => isDashNs(el.ns) || isPatchNs(el.ns);
   const edits: Edit[] = [];
   const slotFor = (kind: SlotKind, role: SlotRole, raw: string, absolute: string): Slot => {
@@ -272,11 +289,18 @@ function rewriter(text: string, manifestUrl: string, originBase: string, root: X
   /** Applies an element's BaseURL children to the bases it inherits; records their edits. */
   const levelBases = (el: XmlElement, inherited: readonly Base[]): readonly Base[] => {
     const out: Base[] = [];
+    // Each BaseURL applies to every base inherited, so they multiply down the chain (14 per level at
+    // four levels would be 38,416): past limits.maxBaseUrls at one level the MPD is refused.
+    const cap = () => {
+      if (out.length > limits.maxBaseUrls)
+        throw tooComplex('BaseURL combinations at one level', limits.maxBaseUrls, 'maxBaseUrls');
+    };
     for (const child of el.children) {
       if (child.local !== 'BaseURL' || !dash(child)) continue;
       const span = textSpan(child);
       if (!span) {
-        out.push(...inherited);
+        for (const b of inherited) out.push(b);
+        cap();
         continue;
       }
       const ref = span.value;
@@ -287,6 +311,7 @@ function rewriter(text: string, manifestUrl: string, originBase: string, root: X
       const c = classify(ref, inherited);
       if (c.keep) {
         for (const b of inherited) out.push(baseFrom(resolveUri(b.url, ref), b.zone === 'kept'));
+        cap();
         const refPath = parseUri(ref).path;
         const path = relativeTo(originBase, c.absolute);
         if (path !== undefined && refPath !== '' && !refPath.endsWith('/')) {
@@ -311,6 +336,7 @@ function rewriter(text: string, manifestUrl: string, originBase: string, root: X
       const slot = slotFor('base-url', 'media', text.slice(span.start, span.end), c.absolute);
       edits.push({ start: span.start, end: span.end, slot });
       out.push(baseFrom(c.absolute, false));
+      cap();
     }
     return out.length > 0 ? out : inherited;
   };
@@ -350,7 +376,7 @@ function rewriter(text: string, manifestUrl: string, originBase: string, root: X
     for (const child of el.children) {
       if (LEVELS.has(child.local) && dash(child)) {
         xlink(child);
-        below.push(...walk(child, bases));
+        for (const b of walk(child, bases)) below.push(b);
       }
     }
     const candidates = dedupe(below.length > 0 ? below : bases);
@@ -405,12 +431,14 @@ function parseMpdDocument(
   root: XmlElement,
   manifestUrl: string,
   originBase: string,
+  limits: ManifestLimits,
 ): DashManifest {
   const { dash, edits, slotFor, levelBases, baseFrom, walk, refreshes } = rewriter(
     text,
     manifestUrl,
     originBase,
     root,
+    limits,
   );
   // The MPD level: its BaseURLs resolve against the MPD's own URL, which the player reached through
   // Switchyard; without one, insert a BaseURL for the MPD's folder, rendered on the CDN.
@@ -484,6 +512,7 @@ function parseRemoteDocument(
   fragment: XmlElement,
   manifestUrl: string,
   originBase: string,
+  limits: ManifestLimits,
 ): DashManifest {
   const top = fragment.children;
   const first = top[0];
@@ -498,7 +527,7 @@ function parseRemoteDocument(
       first?.start ?? 0,
     );
   }
-  const r = rewriter(text, manifestUrl, originBase, fragment);
+  const r = rewriter(text, manifestUrl, originBase, fragment, limits);
   const bases = [folderBase(manifestUrl, originBase)];
   const container = (el: XmlElement): void => {
     r.refreshes(el);

@@ -1,8 +1,8 @@
-import { Parser } from 'm3u8-parser';
 import { SwitchyardError } from '../errors';
 import { isHttpReference, resolveUri } from '../url';
 import { TemplateBuilder, type SlotKind, type SlotRole, type Template } from './template';
 import { makeSlot } from './uri';
+import { DEFAULT_MANIFEST_LIMITS, tooComplex, type ManifestLimits } from './limits';
 
 export interface HlsInfo {
   readonly protocol: 'hls';
@@ -95,9 +95,21 @@ function invalid(message: string, line: number): SwitchyardError {
   });
 }
 
+/** The first index of `code` in text[from, to), or -1: never scans past `to` (a line's end). */
+function indexIn(text: string, code: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === code) return i;
+  return -1;
+}
+
+const EQUALS = 61;
+const QUOTE = 34;
+const COMMA = 44;
+const COLON = 58;
+
 /**
  * Finds the value of attribute `name` in an attribute list text[from, to) (RFC 8216 §4.2): returns the
- * span of the value without its quotes. Quoted values may hold commas and '='.
+ * span of the value without its quotes. Quoted values may hold commas and '='. Linear in the list: no
+ * search runs past `to`. What a player skips (an item without "=", a trailing comma) is skipped.
  */
 export function findAttribute(
   text: string,
@@ -109,22 +121,28 @@ export function findAttribute(
   let i = from;
   while (i < to) {
     while (i < to && (text[i] === ' ' || text[i] === '\t')) i++;
-    const eq = text.indexOf('=', i);
-    if (eq < 0 || eq >= to) return undefined;
+    const eq = indexIn(text, EQUALS, i, to);
+    if (eq < 0) return undefined;
+    // An item without "=" before the next comma (`A=1,FLAG,B=2`) is skipped, as players do.
+    const comma0 = indexIn(text, COMMA, i, eq);
+    if (comma0 >= 0) {
+      i = comma0 + 1;
+      continue;
+    }
     const attrName = text.slice(i, eq).trim();
     let valueStart = eq + 1;
     let valueEnd: number;
     let next: number;
-    if (text[valueStart] === '"') {
-      const close = text.indexOf('"', valueStart + 1);
-      if (close < 0 || close >= to) throw invalid(`unterminated quoted value of ${attrName}`, lineNo);
+    if (text.charCodeAt(valueStart) === QUOTE && valueStart < to) {
+      const close = indexIn(text, QUOTE, valueStart + 1, to);
+      if (close < 0) throw invalid(`unterminated quoted value of ${attrName}`, lineNo);
       valueStart += 1;
       valueEnd = close;
-      const comma = text.indexOf(',', close + 1);
-      next = comma < 0 || comma >= to ? to : comma + 1;
+      const comma = indexIn(text, COMMA, close + 1, to);
+      next = comma < 0 ? to : comma + 1;
     } else {
-      const comma = text.indexOf(',', valueStart);
-      valueEnd = comma < 0 || comma >= to ? to : comma;
+      const comma = indexIn(text, COMMA, valueStart, to);
+      valueEnd = comma < 0 ? to : comma;
       next = valueEnd + 1;
     }
     if (attrName === name) return { start: valueStart, end: valueEnd };
@@ -133,12 +151,45 @@ export function findAttribute(
   return undefined;
 }
 
+/** The value of an attribute as text, or undefined. */
+function attributeText(
+  text: string,
+  from: number,
+  to: number,
+  name: string,
+  lineNo: number,
+): string | undefined {
+  const span = findAttribute(text, from, to, name, lineNo);
+  return span && text.slice(span.start, span.end);
+}
+
+/** A leading decimal number (`[0-9.]*`, as players read EXTINF and friends), else NaN. */
+function leadingNumber(text: string, from: number, to: number, integer: boolean): number {
+  let e = from;
+  if (!integer && e < to && text.charCodeAt(e) === 45 /* - */) e++;
+  while (e < to && e - from < 32) {
+    const c = text.charCodeAt(e);
+    if ((c >= 48 && c <= 57) || c === 46) e++;
+    else break;
+  }
+  const digits = text.slice(from, e);
+  return integer ? parseInt(digits, 10) : parseFloat(digits);
+}
+
 /**
  * Parses an HLS playlist (master or media) into a template with one slot per URI, in a single pass over
- * the lines. `manifestUrl` is the playlist's own (origin) URL; `originBase` the stream's origin base.
- * Throws SwitchyardError MANIFEST_INVALID when the text is not a usable playlist.
+ * the lines that also reads what the cache and the policies need to know (kind, target duration, media
+ * sequence, durations, variant bandwidths). `manifestUrl` is the playlist's own (origin) URL;
+ * `originBase` the stream's origin base. Linear in the text; past `limits` it throws
+ * MANIFEST_TOO_COMPLEX. Throws MANIFEST_INVALID when the text is not a usable playlist (a URI tag
+ * without its URI, an unterminated quoted URI); anything a player skips is skipped.
  */
-export function parseHls(text: string, manifestUrl: string, originBase: string): HlsManifest {
+export function parseHls(
+  text: string,
+  manifestUrl: string,
+  originBase: string,
+  limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+): HlsManifest {
   if (!looksLikeHls(text)) {
     throw new SwitchyardError(
       'NOT_A_MANIFEST',
@@ -146,62 +197,110 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     );
   }
   const builder = new TemplateBuilder(text);
-  let pending: { kind: SlotKind; line: number } | undefined;
+  let pending:
+    { kind: SlotKind; line: number; duration: number | undefined; bandwidth: number | undefined } | undefined;
   let sawVariant = false;
   let sawMasterTag = false;
   let sawSegmentTag = false;
   let newestSegmentPath: string | undefined;
   /** EXT-X-DEFINE NAME/VALUE pairs seen so far (a variable is defined before it is used). */
   const variables = new Map<string, string>();
+  const facts: Understood = {
+    endList: false,
+    playlistType: undefined,
+    targetDuration: undefined,
+    partTarget: undefined,
+    mediaSequence: undefined,
+    canBlockReload: false,
+  };
+  let segmentCount = 0;
+  let variantCount = 0;
+  let totalDuration = 0;
+  let longestSegment = 0;
+  const variantBandwidths = new Map<string, number>();
   let trailingParts = 0;
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
   while (pos < len) {
     lineNo++;
+    if (lineNo > limits.maxLines) throw tooComplex('lines', limits.maxLines, 'maxLines');
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = len;
+    if (eol - pos > limits.maxLineLength)
+      throw tooComplex('characters in one line', limits.maxLineLength, 'maxLineLength');
     let end = eol > pos && text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
     const lineStart = pos;
     pos = eol + 1;
     // Trim for classification only; spans refer to the original text.
-    // Trim what String.prototype.trim() trims (as m3u8-parser and players do): a BOM before
-    // #EXTM3U or a stray CR must not turn a tag line into a URI line.
+    // Trim what String.prototype.trim() trims (as players do): a BOM before #EXTM3U or a stray CR
+    // must not turn a tag line into a URI line.
     let s = lineStart;
     while (s < end && WHITESPACE.test(text[s] as string)) s++;
     while (end > s && WHITESPACE.test(text[end - 1] as string)) end--;
     if (s === end) continue;
     if (text.charCodeAt(s) === 35 /* # */) {
       if (!text.startsWith('#EXT', s)) continue; // a comment
-      const colon = text.indexOf(':', s);
-      const nameEnd = colon < 0 || colon > end ? end : colon;
+      const colon = indexIn(text, COLON, s, end);
+      const nameEnd = colon < 0 ? end : colon;
       const tag = text.slice(s + 1, nameEnd);
+      const valueAt = nameEnd + 1;
       if (tag === 'EXTINF') {
         // A second EXTINF before a URI replaces the first, as players read it.
-        pending = { kind: 'segment', line: lineNo };
+        const d = valueAt < end ? leadingNumber(text, valueAt, end, false) : NaN;
+        pending = {
+          kind: 'segment',
+          line: lineNo,
+          duration: Number.isFinite(d) ? d : undefined,
+          bandwidth: undefined,
+        };
         sawSegmentTag = true;
       } else if (tag === 'EXT-X-STREAM-INF') {
         if (pending) {
           const what = pending.kind === 'variant' ? 'EXT-X-STREAM-INF' : 'EXTINF';
           throw invalid(`${what} without a URI line`, pending.line);
         }
-        pending = { kind: 'variant', line: lineNo };
+        const bw = valueAt < end ? attributeText(text, valueAt, end, 'BANDWIDTH', lineNo) : undefined;
+        pending = {
+          kind: 'variant',
+          line: lineNo,
+          duration: undefined,
+          bandwidth: bw === undefined ? NaN : parseInt(bw, 10),
+        };
         sawVariant = true;
+        if (++variantCount > limits.maxVariants)
+          throw tooComplex('variants', limits.maxVariants, 'maxVariants');
       } else if (tag === 'EXT-X-TARGETDURATION') {
         sawSegmentTag = true;
+        const td = valueAt < end ? leadingNumber(text, valueAt, end, true) : NaN;
+        if (Number.isFinite(td) && td >= 0) facts.targetDuration = td;
+      } else if (tag === 'EXT-X-MEDIA-SEQUENCE') {
+        const n = valueAt < end ? leadingNumber(text, valueAt, end, true) : NaN;
+        if (Number.isFinite(n)) facts.mediaSequence = n;
+      } else if (tag === 'EXT-X-ENDLIST') {
+        facts.endList = true;
+      } else if (tag === 'EXT-X-PLAYLIST-TYPE') {
+        const t = text.slice(valueAt, end).trim();
+        if (t === 'VOD' || t === 'EVENT') facts.playlistType = t;
+      } else if (tag === 'EXT-X-PART-INF' && valueAt < end) {
+        const pt = attributeText(text, valueAt, end, 'PART-TARGET', lineNo);
+        const v = pt === undefined ? NaN : parseFloat(pt);
+        if (Number.isFinite(v)) facts.partTarget = v;
+      } else if (tag === 'EXT-X-SERVER-CONTROL' && valueAt < end) {
+        facts.canBlockReload = attributeText(text, valueAt, end, 'CAN-BLOCK-RELOAD', lineNo) === 'YES';
       } else if (tag === 'EXT-X-PART') {
         trailingParts++;
       }
       if (MASTER_TAGS.has(tag)) sawMasterTag = true;
       if (tag === 'EXT-X-DEFINE' && nameEnd < end) {
-        const name = findAttribute(text, nameEnd + 1, end, 'NAME', lineNo);
-        const value = findAttribute(text, nameEnd + 1, end, 'VALUE', lineNo);
+        const name = findAttribute(text, valueAt, end, 'NAME', lineNo);
+        const value = findAttribute(text, valueAt, end, 'VALUE', lineNo);
         if (name && value)
           variables.set(text.slice(name.start, name.end), text.slice(value.start, value.end));
         continue;
       }
       if (BARE_URI_TAGS.has(tag) && nameEnd < end) {
-        let u = nameEnd + 1;
+        let u = valueAt;
         while (u < end && WHITESPACE.test(text[u] as string)) u++;
         if (u < end)
           builder.add(
@@ -214,15 +313,18 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
       }
       const rules = URI_ATTRIBUTES[tag];
       if (rules && nameEnd < end) {
-        if (tag === 'EXT-X-I-FRAME-STREAM-INF') sawVariant = true;
+        if (tag === 'EXT-X-I-FRAME-STREAM-INF') {
+          sawVariant = true;
+          if (++variantCount > limits.maxVariants)
+            throw tooComplex('variants', limits.maxVariants, 'maxVariants');
+        }
         // Several rules on one tag (DATERANGE) must be applied in text order.
-        const spans = rules
-          .map((rule) => ({ rule, span: findAttribute(text, nameEnd + 1, end, rule.attribute, lineNo) }))
-          .filter(
-            (x): x is { rule: UriAttributeRule; span: { start: number; end: number } } =>
-              x.span !== undefined,
-          )
-          .sort((a, b) => a.span.start - b.span.start);
+        const spans: { rule: UriAttributeRule; span: { start: number; end: number } }[] = [];
+        for (const rule of rules) {
+          const span = findAttribute(text, valueAt, end, rule.attribute, lineNo);
+          if (span) spans.push({ rule, span });
+        }
+        if (spans.length > 1) spans.sort((a, b) => a.span.start - b.span.start);
         for (const { rule, span } of spans) {
           if (span.end === span.start) continue;
           const uri = text.slice(span.start, span.end);
@@ -238,11 +340,24 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     // A URI line.
     const kind: SlotKind = pending?.kind ?? (sawVariant ? 'variant' : 'segment');
     const role: SlotRole = kind === 'variant' ? 'playlist' : 'media';
-    const slot = makeSlot(kind, role, text.slice(s, end), manifestUrl, originBase, variables);
+    const uri = text.slice(s, end);
+    const slot = makeSlot(kind, role, uri, manifestUrl, originBase, variables);
     builder.add(s, end, slot);
     if (kind === 'segment') {
+      if (++segmentCount > limits.maxSegments)
+        throw tooComplex('segments', limits.maxSegments, 'maxSegments');
       newestSegmentPath = slot.path;
       trailingParts = 0;
+      // Without EXTINF's duration a segment lasts the target duration (as far as it is known yet).
+      const d = pending?.duration ?? facts.targetDuration;
+      if (d !== undefined) {
+        totalDuration += d;
+        if (d > longestSegment) longestSegment = d;
+      }
+    } else if (kind === 'variant' && pending?.kind === 'variant') {
+      const bw = pending.bandwidth ?? NaN;
+      if (Number.isFinite(bw) && bw > 0 && isHttpReference(uri) && !uri.startsWith('{$'))
+        variantBandwidths.set(resolveUri(manifestUrl, uri), bw);
     }
     pending = undefined;
   }
@@ -253,19 +368,18 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
     );
   }
 
-  const parsed = understand(text);
-  const kind: 'master' | 'media' =
-    sawVariant || (!sawSegmentTag && (sawMasterTag || parsed.isMaster)) ? 'master' : 'media';
-  const live = kind === 'media' && !parsed.endList && parsed.playlistType !== 'VOD';
+  const kind: 'master' | 'media' = sawVariant || (!sawSegmentTag && sawMasterTag) ? 'master' : 'media';
+  const live = kind === 'media' && !facts.endList && facts.playlistType !== 'VOD';
+  // Players tolerate a missing EXT-X-TARGETDURATION; the longest segment stands in for it.
+  const targetDuration = facts.targetDuration ?? (segmentCount > 0 ? longestSegment : undefined);
   const template = builder.build();
-  const segmentCount = template.slots.filter((x) => x.kind === 'segment').length;
   const blockingEdge: BlockingEdge | undefined =
-    live && parsed.targetDuration !== undefined
+    live && targetDuration !== undefined
       ? {
-          lastMsn: (parsed.mediaSequence ?? 0) + segmentCount - 1,
+          lastMsn: (facts.mediaSequence ?? 0) + segmentCount - 1,
           partsInProgress: trailingParts,
-          targetDuration: parsed.targetDuration,
-          partTarget: parsed.partTarget,
+          targetDuration,
+          partTarget: facts.partTarget,
         }
       : undefined;
   return {
@@ -274,20 +388,16 @@ export function parseHls(text: string, manifestUrl: string, originBase: string):
       protocol: 'hls',
       kind,
       live,
-      targetDuration: parsed.targetDuration,
-      partTarget: parsed.partTarget,
-      mediaSequence: parsed.mediaSequence,
-      canBlockReload: parsed.canBlockReload,
+      targetDuration,
+      partTarget: facts.partTarget,
+      mediaSequence: facts.mediaSequence,
+      canBlockReload: facts.canBlockReload,
       blockingEdge,
       newestSegmentPath,
       segmentCount,
-      totalDuration: parsed.totalDuration,
-      variantBandwidths: new Map(
-        parsed.variants
-          .filter((v) => isHttpReference(v.uri) && !v.uri.startsWith('{$'))
-          .map((v) => [resolveUri(manifestUrl, v.uri), v.bandwidth] as const),
-      ),
-      liveTtlMs: Math.max(100, ((parsed.partTarget ?? parsed.targetDuration ?? 2) * 1000) / 2),
+      totalDuration,
+      variantBandwidths,
+      liveTtlMs: Math.max(100, ((facts.partTarget ?? targetDuration ?? 2) * 1000) / 2),
     },
   };
 }
@@ -312,66 +422,12 @@ export function looksLikeHls(text: string): boolean {
   return false;
 }
 
+/** What the line pass reads about how the playlist ages (as players read these tags). */
 interface Understood {
-  isMaster: boolean;
   endList: boolean;
-  playlistType: string | undefined;
+  playlistType: 'VOD' | 'EVENT' | undefined;
   targetDuration: number | undefined;
   partTarget: number | undefined;
   mediaSequence: number | undefined;
   canBlockReload: boolean;
-  totalDuration: number;
-  variants: { uri: string; bandwidth: number }[];
-}
-
-/** m3u8-parser's reading of the playlist: what kind it is and how it ages. */
-function understand(text: string): Understood {
-  const parser = new Parser();
-  // m3u8-parser emits warnings as events; they are not errors for a proxy.
-  parser.on('warn', () => undefined);
-  parser.on('info', () => undefined);
-  try {
-    parser.push(text);
-    parser.end();
-  } catch (err) {
-    // m3u8-parser throws TypeErrors on some malformed lines (e.g. an attribute without "=", as in a
-    // playlist cut mid-line): that is a bad playlist from the origin, not a Switchyard fault.
-    throw new SwitchyardError('MANIFEST_INVALID', 'malformed playlist: m3u8-parser cannot read it', {
-      cause: err,
-    });
-  }
-  const m = parser.manifest;
-  const serverControl = m.serverControl as Record<string, unknown> | undefined;
-  return {
-    isMaster:
-      (m.playlists?.length ?? 0) > 0 ||
-      Object.keys(m.mediaGroups ?? {}).some((t) => hasGroups(m.mediaGroups, t)),
-    endList: m.endList === true,
-    playlistType: m.playlistType,
-    // Players tolerate a missing EXT-X-TARGETDURATION; the longest segment stands in for it.
-    targetDuration:
-      typeof m.targetDuration === 'number' && Number.isFinite(m.targetDuration)
-        ? m.targetDuration
-        : m.segments.length > 0
-          ? Math.max(...m.segments.map((seg) => seg.duration ?? 0))
-          : undefined,
-    partTarget:
-      typeof m.partTargetDuration === 'number' && Number.isFinite(m.partTargetDuration)
-        ? m.partTargetDuration
-        : undefined,
-    mediaSequence: typeof m.mediaSequence === 'number' ? m.mediaSequence : undefined,
-    canBlockReload: serverControl?.canBlockReload === true,
-    totalDuration: m.segments.reduce(
-      (sum, seg) => sum + (Number.isFinite(seg.duration) ? seg.duration : 0),
-      0,
-    ),
-    variants: (m.playlists ?? [])
-      .map((p) => ({ uri: p.uri, bandwidth: Number((p.attributes as Record<string, unknown>)?.BANDWIDTH) }))
-      .filter((v) => typeof v.uri === 'string' && Number.isFinite(v.bandwidth) && v.bandwidth > 0),
-  };
-}
-
-function hasGroups(groups: unknown, type: string): boolean {
-  const byType = (groups as Record<string, Record<string, unknown>> | undefined)?.[type];
-  return byType !== undefined && Object.keys(byType).length > 0;
 }

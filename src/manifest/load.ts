@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../errors';
 import { escapeXml, looksLikeDash, looksLikeDashDocument, parseDash } from './dash';
 import { looksLikeHls, parseHls, type BlockingEdge } from './hls';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './limits';
 import { encodeTemplate, type EncodedTemplate, type Template } from './template';
 
 /** What any manifest format tells the cache and the policies. */
@@ -60,9 +61,10 @@ export function parseManifest(
   manifestUrl: string,
   originBase: string,
   contentType: string | undefined,
+  limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
 ): ParsedManifest {
   if (looksLikeHls(text)) {
-    const { template, info } = parseHls(text, manifestUrl, originBase);
+    const { template, info } = parseHls(text, manifestUrl, originBase, limits);
     return {
       template,
       encoded: encodeTemplate(template),
@@ -71,7 +73,7 @@ export function parseManifest(
     };
   }
   if (looksLikeDash(text) || looksLikeDashDocument(text)) {
-    const { template, info, document } = parseDash(text, manifestUrl, originBase);
+    const { template, info, document } = parseDash(text, manifestUrl, originBase, limits);
     return {
       template,
       encoded: encodeTemplate(template),

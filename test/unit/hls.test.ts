@@ -256,10 +256,6 @@ describe('parseHls: errors', () => {
       'STREAM-INF then STREAM-INF',
       '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n#EXT-X-STREAM-INF:BANDWIDTH=2\nb.m3u8\n',
     ],
-    [
-      'attribute without "=" (cut mid-line; m3u8-parser throws a TypeError on it)',
-      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\na.ts\n#EXT-X-RENDITION-REPORT:URI="b.m3u8",LAST-MS\n',
-    ],
     ['unterminated quote', '#EXTM3U\n#EXT-X-MAP:URI="init.mp4\n#EXTINF:4,\na.ts\n'],
   ])('%s is MANIFEST_INVALID', (_name, text) => {
     expect(codeOf(() => parse(text))).toBe('MANIFEST_INVALID');
@@ -275,6 +271,14 @@ describe('parseHls: errors', () => {
       expect((err as SwitchyardError).details.line).toBe(3);
       expect((err as SwitchyardError).message).toContain('EXTINF');
     }
+  });
+
+  test('an item without "=" or a trailing comma is skipped, as players do (m3u8-parser threw on it)', () => {
+    const text =
+      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\na.ts\n#EXT-X-RENDITION-REPORT:URI="b.m3u8",LAST-MS\n' +
+      '#EXT-X-MAP:URI="init.mp4",\n#EXT-X-DATERANGE:ID="x",FLAG,X-ASSET-URI="ad.m3u8"\n';
+    expect(slotsOf(text).map((s) => s.original)).toEqual(['a.ts', 'b.m3u8', 'init.mp4', 'ad.m3u8']);
+    expect(render(parse(text).template, (s) => s.original)).toBe(text);
   });
 
   test('findAttribute reports unterminated quotes with the line number', () => {
