@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RolloutSnapshot } from './rollout/controller';
 
 export type RouteKind = 'manifest' | 'segment' | 'steering';
+export type ConnectionCutReason = 'pipelining' | 'unread' | 'idle';
 export type CacheOutcomeLabel = 'hit' | 'miss' | 'coalesced' | 'stale';
 
 /** Per-CDN figures read at scrape time (health and share change between scrapes, not per request). */
@@ -53,6 +54,11 @@ export class Metrics {
   private readonly decisions: Counter<'sink' | 'result'>;
   /** The current or last rollout, read at scrape time (set by the runtime). */
   rolloutSource: () => RolloutSnapshot | undefined = () => undefined;
+  private readonly cut: Counter<'reason'>;
+  private readonly shed: Counter<'route'>;
+  /** Connections cut by reason and requests shed, as plain numbers (tests, the status page). */
+  readonly cutCounts: Record<ConnectionCutReason, number> = { pipelining: 0, unread: 0, idle: 0 };
+  shedCount = 0;
 
   constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -189,6 +195,18 @@ export class Metrics {
             this.set({ metric: g.metric, verdict: v }, g.verdict === v ? 1 : 0);
       },
     });
+    this.cut = new Counter({
+      name: 'switchyard_connections_cut_total',
+      help: 'Player connections Switchyard closed: pipelining (too many requests queued on one connection), unread (too much output the client does not read), idle (no progress within limits.idleTimeout)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'switchyard_shed_total',
+      help: 'Manifest requests answered 503 OVERLOADED because the heap was above limits.heapBudget',
+      labelNames: ['route'],
+      registers,
+    });
     new Gauge({
       name: 'switchyard_cdn_healthy',
       help: '1 when the CDN is healthy and not drained',
@@ -319,6 +337,16 @@ export class Metrics {
 
   decisionsWritten(sink: string, ok: boolean, records: number): void {
     this.decisions.inc({ sink, result: ok ? 'written' : 'dropped' }, records);
+  }
+
+  connectionCut(reason: ConnectionCutReason): void {
+    this.cutCounts[reason]++;
+    this.cut.inc({ reason });
+  }
+
+  shedRequest(route: RouteKind): void {
+    this.shedCount++;
+    this.shed.inc({ route });
   }
 
   configReload(ok: boolean): void {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration } from './duration';
 import { authSchema } from '../signing/config';
 import { fraction } from './fraction';
+import { DEFAULT_MANIFEST_LIMITS } from '../manifest/limits';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const id = (what: string) =>
@@ -91,6 +92,19 @@ const cdnSchema = z.strictObject({
   health: healthOverrideSchema.optional(),
   /** URL signing (token authentication) this CDN requires; see README "CDN token authentication". */
   auth: authSchema.optional(),
+});
+
+const count = (max: number) => z.number().int().min(1).max(max);
+const manifestLimitsSchema = z.strictObject({
+  maxLines: count(100_000_000).default(DEFAULT_MANIFEST_LIMITS.maxLines),
+  maxSegments: count(100_000_000).default(DEFAULT_MANIFEST_LIMITS.maxSegments),
+  maxVariants: count(1_000_000).default(DEFAULT_MANIFEST_LIMITS.maxVariants),
+  maxLineLength: count(100_000_000).default(DEFAULT_MANIFEST_LIMITS.maxLineLength),
+  maxElements: count(100_000_000).default(DEFAULT_MANIFEST_LIMITS.maxElements),
+  // Deeper nesting than a few thousand levels would overflow the recursive walk's stack.
+  maxDepth: count(1_000).default(DEFAULT_MANIFEST_LIMITS.maxDepth),
+  maxAttributes: count(1_000_000).default(DEFAULT_MANIFEST_LIMITS.maxAttributes),
+  maxBaseUrls: count(1_000_000).default(DEFAULT_MANIFEST_LIMITS.maxBaseUrls),
 });
 
 const keysSchema = z.strictObject({
@@ -324,8 +338,42 @@ export const configSchema = z
       .strictObject({
         /** LL-HLS blocking reloads one client address may have in flight at once (then 429). */
         blockingPerClient: z.number().int().min(1).max(100_000).default(16),
+        /** Structure one manifest may have (src/manifest/limits.ts); past it, 502 MANIFEST_TOO_COMPLEX. */
+        manifest: manifestLimitsSchema.default(DEFAULT_MANIFEST_LIMITS),
+        /** Requests one connection may have waiting for their answers (pipelining); more closes it. */
+        maxPipelined: z.number().int().min(1).max(10_000).default(16),
+        /** Answer bytes one connection may leave unread before a new request on it closes it. */
+        maxUnreadBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(8 * 1024 * 1024),
+        /** Socket timeouts, read at start: request headers, the whole request, idle keep-alive. */
+        headersTimeout: duration.default(10_000),
+        requestTimeout: duration.default(30_000),
+        keepAliveTimeout: duration.default(65_000),
+        /** A connection that moves no bytes for this long while it owes output is closed. */
+        idleTimeout: duration.default(30_000),
+        /**
+         * Heap bytes (process.memoryUsage().heapUsed) above which new manifest work (new sessions,
+         * origin fetches) is shed with 503 OVERLOADED + Retry-After; default 85% of V8's heap limit.
+         */
+        heapBudget: z.number().int().min(1).optional(),
       })
-      .default({ blockingPerClient: 16 }),
+      .default({
+        blockingPerClient: 16,
+        manifest: DEFAULT_MANIFEST_LIMITS,
+        maxPipelined: 16,
+        maxUnreadBytes: 8 * 1024 * 1024,
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        keepAliveTimeout: 65_000,
+        idleTimeout: 30_000,
+      })
+      .refine((l) => l.requestTimeout === 0 || l.headersTimeout <= l.requestTimeout, {
+        message: 'limits.headersTimeout must not be longer than limits.requestTimeout',
+        path: ['headersTimeout'],
+      }),
     cors: z.strictObject({ allowOrigin: z.string().default('*') }).default({ allowOrigin: '*' }),
     /** Operator API under /admin/*: off unless a bearer token is configured. */
     admin: z

@@ -1,7 +1,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, loadConfigFile } from './load';
+import { ConfigError, parseConfig, type loadConfigFile } from './load';
 import type { Config } from './schema';
 
 export interface ConfigWatcherEvents {
@@ -14,7 +14,10 @@ export interface ConfigWatcherEvents {
 /**
  * Watches a config file and re-reads it on change (and whenever reload() is called, e.g. on SIGHUP).
  * The folder is watched, not the file: editors and Kubernetes ConfigMaps replace files by rename,
- * which a watch on the old inode would miss. Bursts of events are debounced into one reload.
+ * which a watch on the old inode would miss. Bursts of events are debounced into one reload, and a
+ * file is applied only when two reads `settleMs` apart agree: a file caught half-written (cut at a
+ * line boundary it is still valid YAML, with fewer streams or CDNs) is read again later instead.
+ * Writers should still write the new file beside the old one and rename it over.
  */
 export class ConfigWatcher {
   private watcher: FSWatcher | undefined;
@@ -27,6 +30,10 @@ export class ConfigWatcher {
     private readonly events: ConfigWatcherEvents,
     private readonly options: {
       debounceMs?: number;
+      /** Time between the two reads that must agree (default 100 ms). */
+      settleMs?: number;
+      /** Reads that may disagree in a row (a file still being written) before the reload is given up. */
+      maxUnsettled?: number;
       loadOptions?: Parameters<typeof loadConfigFile>[1];
     } = {},
   ) {}
@@ -65,13 +72,44 @@ export class ConfigWatcher {
     this.timer.unref();
   }
 
+  /** The file's text once two reads `settleMs` apart agree; a ConfigError when it never settles. */
+  private async settledText(): Promise<string> {
+    const settleMs = this.options.settleMs ?? 100;
+    const read = () =>
+      readFile(this.file, 'utf8').catch((err: Error) => {
+        throw new ConfigError([{ path: '', message: `cannot read ${this.file}: ${err.message}` }], this.file);
+      });
+    let text = await read();
+    for (let tries = 0; tries <= (this.options.maxUnsettled ?? 20); tries++) {
+      await new Promise((r) => setTimeout(r, settleMs).unref());
+      const again = await read();
+      if (again === text) return text;
+      text = again;
+    }
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `${this.file} kept changing between reads; not applied (write it, then rename it over)`,
+        },
+      ],
+      this.file,
+    );
+  }
+
   private async load(force: boolean): Promise<void> {
     let config: Config;
     try {
-      const text = await readFile(this.file, 'utf8').catch(() => undefined);
       // Touching a file, or an event for a sibling, is not a change.
-      if (!force && text !== undefined && text === this.lastText) return;
-      config = await loadConfigFile(this.file, this.options.loadOptions);
+      const first = await readFile(this.file, 'utf8').catch(() => undefined);
+      if (!force && first !== undefined && first === this.lastText) return;
+      const text = await this.settledText();
+      if (!force && text === this.lastText) return;
+      config = parseConfig(text, {
+        ...this.options.loadOptions,
+        source: this.file,
+        baseDir: path.dirname(path.resolve(this.file)),
+      });
       this.lastText = text;
     } catch (err) {
       this.events.onError(err as Error);

@@ -16,6 +16,7 @@ import {
   holdLimitMs,
   type BlockingDirectives,
 } from './blocking';
+import { mayAnswer } from './connections';
 import { sendError } from './http-errors';
 import { originQuery } from './origin-query';
 import { readRequestCmcd } from './qoe-request';
@@ -27,6 +28,9 @@ const STEERING_CLIENT_QUERY = /(?:^|&)(?:_HLS_pathway|_DASH_pathway|sy_listed|sy
 
 /** How long a blocking reload is held when the playlist's target duration is not known yet. */
 const BLOCKING_HOLD_MS = 15_000;
+
+/** Retry-After (seconds) of a manifest request shed over the heap budget. */
+const SHED_RETRY_AFTER_S = 2;
 
 /** How long a switching reload may wait for the new CDN's newest-segment check. */
 const SEGMENT_CHECK_WAIT_MS = 500;
@@ -116,6 +120,14 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     const fresh = request.blocking
       ? undefined
       : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
+    // Over the heap budget, viewers already playing keep their cached playlists; new sessions and
+    // anything that needs the origin (a fetch, a parse, a held reload) come back later.
+    if ((route.kind === 'new' || !fresh) && runtime.heap.over()) {
+      runtime.metrics.shedRequest('manifest');
+      throw new SwitchyardError('OVERLOADED', 'Switchyard is over its memory budget; retry shortly', {
+        details: { retryAfter: SHED_RETRY_AFTER_S },
+      });
+    }
     if (fresh) answerManifest(exchange, route, request, fresh);
     else
       loadManifest(runtime, request).then(
@@ -148,6 +160,8 @@ function respond(
   headers: Record<string, string | number>,
   body: string | Buffer,
 ): void {
+  // A connection cut for what its client left unread gets nothing more.
+  if (!mayAnswer(x.req)) return;
   const cors = x.state.playerHeaders;
   for (const name in cors) if (!(name in headers)) headers[name] = cors[name] as string;
   headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -159,6 +173,7 @@ function respond(
 }
 
 function fail(x: Exchange, err: unknown): void {
+  if (!mayAnswer(x.req)) return;
   const route = x.route;
   sendError(
     x.res,
@@ -360,6 +375,7 @@ function renderAndRespond(
   cached: Cached<ParsedManifest>,
 ): void {
   if (choice.delivers && choice.pendingCheck === undefined) observeDelivery(job, choice.cdn);
+  x.runtime.noteServed(job.stream.id, job.now);
   const body = mode.render(job, choice);
   const headers: Record<string, string> = {
     'content-type': job.manifest.contentType,

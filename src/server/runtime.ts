@@ -29,6 +29,7 @@ import { RedisSink } from '../decisions/redis-sink';
 import { readCandidate, type Candidate } from '../rollout/candidate';
 import { RolloutController } from '../rollout/controller';
 import { rename, writeFile } from 'node:fs/promises';
+import { defaultHeapBudget, HeapGuard } from './heap';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -64,6 +65,9 @@ export interface SwitchEvent {
 }
 
 const MAX_SWITCH_EVENTS = 200;
+
+/** A stream served within this window has live viewers, for the removal warning of a reload. */
+const LIVE_STREAM_WINDOW_MS = 5 * 60_000;
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -144,6 +148,11 @@ export class Runtime {
   readonly listings = new ListingHistory();
   /** LL-HLS blocking reloads in flight per client address (capped by limits.blockingPerClient). */
   readonly blockingClients = new PerClientLimit();
+  /** Heap above limits.heapBudget: new manifest work is shed (503 OVERLOADED). */
+  readonly heap: HeapGuard;
+  private readonly fallbackHeapBudget = defaultHeapBudget();
+  /** Stream id → when a manifest of it was last served (for the removal warning of a reload). */
+  private readonly lastServed = new Map<string, number>();
   /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */
   readonly variantBandwidth = new LRUCache<string, number>({ max: 20_000 });
   private views: { at: number; version: number; views: CdnView[] } | undefined;
@@ -213,6 +222,7 @@ export class Runtime {
     this.workerId = options.workerId;
     this.metrics.rolloutSource = () => this.rolloutCtl?.snapshot();
     this.decisions = new DecisionLog(this.decisionLogOptions(config));
+    this.heap = new HeapGuard(() => this.current.config.limits.heapBudget ?? this.fallbackHeapBudget);
     this.apply(config);
   }
 
@@ -321,10 +331,60 @@ export class Runtime {
   reload(config: Config): void {
     if (JSON.stringify(config.state) !== JSON.stringify(this.current.config.state))
       this.logger.warn({ event: 'config_reload' }, 'state store settings change at the next restart');
+    this.warnRemovals(config);
     this.apply(config);
+    this.heap.invalidate();
     this.lastReloadError = null;
     this.metrics.configReload(true);
     this.logger.info({ event: 'config_reload', ok: true, version: this.current.version }, 'config applied');
+  }
+
+  /** A manifest of this stream was served now: its viewers count as live for a reload's diff. */
+  noteServed(streamId: string, now: number): void {
+    this.lastServed.set(streamId, now);
+  }
+
+  /**
+   * A reload that removes CDNs or streams is logged with the diff: as a warning when a removed one
+   * still has viewers (a CDN with a share of recent decisions, a stream served within the last five
+   * minutes) or when it leaves a single CDN or stream of several (a config cut short looks like that).
+   */
+  private warnRemovals(next: Config): void {
+    const before = this.current.config;
+    const now = this.now();
+    const nextCdns = new Set(next.cdns.map((c) => c.id));
+    const nextStreams = new Set(next.streams.map((s) => s.id));
+    const removedCdns = before.cdns.map((c) => c.id).filter((id) => !nextCdns.has(id));
+    const removedStreams = before.streams.map((s) => s.id).filter((id) => !nextStreams.has(id));
+    if (removedCdns.length === 0 && removedStreams.length === 0) return;
+    const shares = this.share.shares(now);
+    const liveCdns = removedCdns.filter((id) => (shares.get(id) ?? 0) > 0);
+    const liveStreams = removedStreams.filter((id) => {
+      const at = this.lastServed.get(id);
+      return at !== undefined && now - at <= LIVE_STREAM_WINDOW_MS;
+    });
+    const allButOne =
+      (before.cdns.length > 1 && next.cdns.length === 1 && removedCdns.length > 0) ||
+      (before.streams.length > 1 && next.streams.length === 1 && removedStreams.length > 0);
+    const loud = liveCdns.length > 0 || liveStreams.length > 0 || allButOne;
+    const diff = {
+      event: 'config_removal',
+      removedCdns,
+      removedStreams,
+      liveCdns,
+      liveStreams,
+      cdns: { before: before.cdns.length, after: next.cdns.length },
+      streams: { before: before.streams.length, after: next.streams.length },
+    };
+    if (loud)
+      this.logger.warn(
+        diff,
+        liveCdns.length > 0 || liveStreams.length > 0
+          ? 'config reload removes CDNs or streams that viewers are using now'
+          : 'config reload removes all but one CDN or stream',
+      );
+    else this.logger.info(diff, 'config reload removes CDNs or streams');
+    for (const id of removedStreams) this.lastServed.delete(id);
   }
 
   /** A rejected reload: logged with every field path, kept for /admin/config. */
@@ -387,8 +447,11 @@ export class Runtime {
       });
       void oldClient?.close();
     }
-    const cacheKey = JSON.stringify([config.cache, originKey]);
-    const prevCacheKey = previous ? JSON.stringify([previous.config.cache, prevOriginKey]) : '';
+    // The cache's loader parses with the config's manifest limits: a change to those makes a new cache.
+    const cacheKey = JSON.stringify([config.cache, config.limits.manifest, originKey]);
+    const prevCacheKey = previous
+      ? JSON.stringify([previous.config.cache, previous.config.limits.manifest, prevOriginKey])
+      : '';
     if (cacheKey !== prevCacheKey) this.cacheInstance = this.makeCache(config);
 
     this.monitor.setCdns(monitoredCdns(config));
@@ -522,7 +585,13 @@ export class Runtime {
       now: this.now,
       // The partition is the requesting stream's origin base: URIs are placed relative to it.
       load: (response, originBase) => {
-        const value = parseManifest(response.body, response.url, originBase, response.contentType);
+        const value = parseManifest(
+          response.body,
+          response.url,
+          originBase,
+          response.contentType,
+          config.limits.manifest,
+        );
         for (const [url, bps] of value.info.variantBandwidths ?? []) this.variantBandwidth.set(url, bps);
         return { value, ttlMs: manifestTtl(value.info, config.cache, response.cacheControl) };
       },

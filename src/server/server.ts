@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { handleManifestRequest } from './manifest-handler';
 import { sendError } from './http-errors';
 import { Runtime, type RuntimeOptions } from './runtime';
+import { applyTimeouts, checkingInterval, ConnectionGuard } from './connections';
 
 export interface SwitchyardServer {
   readonly runtime: Runtime;
@@ -64,21 +65,35 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
   const separateAdmin = config.admin.listen !== undefined;
   // Operator routes (/admin, /ui, an open /metrics) live on the admin listener when there is one.
   const app = createApp(runtime, { admin: !separateAdmin, metrics: separateAdmin ? false : 'token' });
-  const http = createServer(
-    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
-    (req, res) => {
-      try {
-        if (!handleManifestRequest(runtime, req, res)) app(req, res);
-      } catch (err) {
-        // Nothing a request does may take the process down.
-        sendError(res, err, runtime.logger);
-      }
+  const limits = config.limits;
+  // Per request, so a reload applies to connections already open.
+  const guard = new ConnectionGuard(
+    () => runtime.state.config.limits,
+    (reason) => {
+      runtime.metrics.connectionCut(reason);
+      runtime.logger.info({ event: 'connection_cut', reason }, 'player connection closed');
     },
   );
-  http.keepAliveTimeout = 65_000;
+  const serverOptions = {
+    maxHeaderSize: 16 * 1024,
+    requestTimeout: limits.requestTimeout,
+    headersTimeout: limits.headersTimeout,
+    connectionsCheckingInterval: checkingInterval(limits),
+  };
+  const http = createServer(serverOptions, (req, res) => {
+    try {
+      if (!guard.admit(req, res)) return;
+      if (!handleManifestRequest(runtime, req, res)) app(req, res);
+    } catch (err) {
+      // Nothing a request does may take the process down.
+      sendError(res, err, runtime.logger);
+    }
+  });
+  applyTimeouts(http, limits, guard);
   const adminHttp = separateAdmin
-    ? createServer(createApp(runtime, { admin: true, metrics: 'open', cmcd: false }))
+    ? createServer(serverOptions, createApp(runtime, { admin: true, metrics: 'open', cmcd: false }))
     : undefined;
+  if (adminHttp) applyTimeouts(adminHttp, limits, guard);
   let adminBase: string | undefined;
   let watcher: ConfigWatcher | undefined;
   return {

@@ -124,7 +124,25 @@ describe('validateConfig', () => {
       maxBlocking: 32,
       breaker: { failures: 5, coolDown: 5000 },
     });
-    expect(cfg.limits).toEqual({ blockingPerClient: 16 });
+    expect(cfg.limits).toEqual({
+      blockingPerClient: 16,
+      maxPipelined: 16,
+      maxUnreadBytes: 8 * 1024 * 1024,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 65_000,
+      idleTimeout: 30_000,
+      manifest: {
+        maxLines: 400_000,
+        maxSegments: 150_000,
+        maxVariants: 1_000,
+        maxLineLength: 65_536,
+        maxElements: 150_000,
+        maxDepth: 32,
+        maxAttributes: 256,
+        maxBaseUrls: 64,
+      },
+    });
     expect(cfg.cors).toEqual({ allowOrigin: '*' });
     expect(cfg.log).toEqual({ level: 'info' });
   });
