@@ -33,7 +33,7 @@ beforeAll(async () => {
         maxPipelined: 8,
         maxUnreadBytes: MAX_UNREAD,
         headersTimeout: HEADERS_TIMEOUT,
-        requestTimeout: 2000,
+        requestTimeout: 60_000,
         keepAliveTimeout: KEEP_ALIVE,
         idleTimeout: IDLE,
         manifest: { maxSegments: 300_000, maxLines: 1_000_000 },
