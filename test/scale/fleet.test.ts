@@ -1,4 +1,4 @@
-import { waitFor } from '../helpers/stack';
+import { get, waitFor } from '../helpers/stack';
 import {
   adminPost,
   adminState,
@@ -65,6 +65,51 @@ describe('a session moving between instances', () => {
     // whichever instance they reach (an instance that never saw the move would not know it).
     for (let round = 0; round < 3; round++)
       for (const s of sessions) expect(cdnOf(await fleet.next(s))).toBe('b');
+  });
+});
+
+describe('QoE across instances', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet({
+      redisUrl: redis.url,
+      keyPrefix: 'qoe:',
+      policy: { type: 'qoe', tolerance: 0.1, prior: 0 },
+      qoe: { window: '1m', windows: 1, minSessions: 4 },
+    });
+    await fleetConnected(fleet);
+  });
+  afterAll(() => fleet.close());
+
+  test('votes counted on one instance move sessions on another (tallies shared through Redis)', async () => {
+    const sessions: { path: string; cdn: string }[] = [];
+    while (sessions.filter((s) => s.cdn === 'a').length < 5) {
+      const path = await openSession(fleet);
+      sessions.push({ path, cdn: cdnOf(await fleet.next(path)) });
+    }
+    const token = (p: string) => /\/s\/([^/]+)\//.exec(p)?.[1] as string;
+    // Every report goes to instance 0: its players fail on a, succeed on b.
+    for (const s of sessions) {
+      const res = await fetch(new URL(`s/${token(s.path)}/cmcd`, fleet.urls[0]), {
+        method: 'POST',
+        headers: { 'content-type': 'application/cmcd' },
+        body: `e=rr,ot=v,rc=${s.cdn === 'a' ? 503 : 200},ts=1,v=2`,
+      });
+      expect(res.status).toBe(204);
+    }
+    const onA = sessions.filter((s) => s.cdn === 'a');
+    const [, one, two] = fleet.servers;
+    await waitFor(
+      () =>
+        [one, two].every((srv) => (srv?.runtime.store.qoe.estimate('a', Date.now())?.bad ?? 0) >= onA.length),
+      5_000,
+    );
+    // Instances 1 and 2 never heard a report; a session on a reloading there moves to b.
+    for (const [i, s] of onA.entries()) {
+      const res = await get(new URL(s.path, fleet.urls[1 + (i % 2)]).href);
+      expect(cdnOf(res)).toBe('b');
+      expect(res.headers.get('x-switchyard-reason')).toMatch(/^qoe: a scores 0, moved to b/);
+    }
   });
 });
 

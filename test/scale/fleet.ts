@@ -101,6 +101,8 @@ export interface FleetOptions {
   readonly health?: Record<string, unknown>;
   /** Distinct per test file, so files running in parallel on one Redis would not mix. */
   readonly keyPrefix?: string;
+  /** The config's `qoe` section. */
+  readonly qoe?: Record<string, unknown>;
 }
 
 /** The fixture origin and CDNs, and N Switchyard instances sharing state through one Redis. */
@@ -119,6 +121,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     admin: { token: ADMIN_TOKEN },
     origin: { allowPrivateAddresses: true },
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.qoe ? { qoe: options.qoe } : {}),
     state: {
       backend: 'redis',
       url: options.redisUrl,
