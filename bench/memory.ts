@@ -2,7 +2,7 @@
  * Memory: RSS and V8 heap of a Switchyard process after 1k, 100k and 200k distinct sessions (a full GC
  * before each reading; the 200k point tells a bounded cache, flat after 100k, from a leak), and the
  * share of time spent in GC under load over 100k live sessions (Switchyard's own
- * switchyard_nodejs_gc_duration_seconds against its CPU time).
+ * nodejs_gc_duration_seconds against its CPU time).
  */
 import autocannon from 'autocannon';
 import { BENCH_STREAM } from './playlists';
@@ -60,7 +60,7 @@ export const memorySection: BenchSection = {
 
       // GC under load: 100k live sessions reloading.
       const live = paths.slice(0, 100_000);
-      const gc0 = await metricValue(sy.base, 'switchyard_nodejs_gc_duration_seconds_sum');
+      const gc0 = await metricValue(sy.base, 'nodejs_gc_duration_seconds_sum');
       const cpu0 = treeCpuUs(sy.pid);
       const r = await runWrk({
         base: sy.base,
@@ -70,7 +70,7 @@ export const memorySection: BenchSection = {
         cpus: ctx.loaderCpus,
       });
       const cpuS = (treeCpuUs(sy.pid) - cpu0) / 1e6;
-      const gcS = (await metricValue(sy.base, 'switchyard_nodejs_gc_duration_seconds_sum')) - gc0;
+      const gcS = (await metricValue(sy.base, 'nodejs_gc_duration_seconds_sum')) - gc0;
 
       await drive(100_000, 200_000);
       const m200 = await sy.memory();

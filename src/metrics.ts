@@ -5,6 +5,13 @@ export type RouteKind = 'manifest' | 'segment' | 'steering';
 export type ConnectionCutReason = 'pipelining' | 'unread' | 'idle';
 export type CacheOutcomeLabel = 'hit' | 'miss' | 'coalesced' | 'stale';
 
+/**
+ * A session counts as active while it asked for a manifest within this window: a live player reloads
+ * every few seconds; a VOD player that has its playlists only fetches segments (from the CDN) and
+ * drops out of the count after a minute.
+ */
+export const ACTIVE_SESSION_WINDOW_MS = 60_000;
+
 /** Per-CDN figures read at scrape time (health and share change between scrapes, not per request). */
 export interface CdnSnapshot {
   readonly id: string;
@@ -14,6 +21,8 @@ export interface CdnSnapshot {
   readonly errorRate: number;
   /** CMSD duress on its last probe. */
   readonly duress?: boolean;
+  /** The configured weight (share-drift alerts compare shares with weight / sum of weights). */
+  readonly weight: number;
 }
 
 /** A CDN's fleet-wide QoE estimate over the covered windows (all viewers). */
@@ -31,12 +40,16 @@ export type CmcdReportOutcome =
 /**
  * Prometheus metrics (prom-client), one registry per Switchyard instance so tests and embedders can
  * run several side by side. Label values are bounded: routes, statuses, CDN ids and origin hosts from
- * the config, reason *kinds* (the policy name before ':'), never session ids or paths.
+ * the config, reason *kinds* (the reason's first word, e.g. "weighted", "failover", "stayed"), never
+ * session ids, CDN ids inside reasons, or paths. Node.js process metrics keep their standard names
+ * (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...) so stock Node.js dashboards work.
  */
 export class Metrics {
   readonly registry = new Registry();
   /** Cache lookups by outcome as plain numbers, for the status page (prom-client reads are async). */
   readonly cacheCounts: Record<CacheOutcomeLabel, number> = { hit: 0, miss: 0, coalesced: 0, stale: 0 };
+  /** Player requests answered, by route, as plain numbers (the demo's summary line). */
+  readonly requestCounts: Record<RouteKind, number> = { manifest: 0, segment: 0, steering: 0 };
   private readonly requests: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;
   private readonly cache: Counter<'outcome'>;
@@ -59,11 +72,23 @@ export class Metrics {
   /** Connections cut by reason and requests shed, as plain numbers (tests, the status page). */
   readonly cutCounts: Record<ConnectionCutReason, number> = { pipelining: 0, unread: 0, idle: 0 };
   shedCount = 0;
+  private readonly rejected: Counter<'status' | 'code'>;
+  private readonly probes: Counter<'cdn' | 'result'>;
+  private readonly probeLatency: Histogram<'cdn'>;
+  private readonly reloadOk: Gauge;
 
-  constructor(snapshot: () => readonly CdnSnapshot[], options: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    snapshot: () => readonly CdnSnapshot[],
+    options: {
+      defaultMetrics?: boolean;
+      version?: string;
+      policy?: () => string;
+      /** Sessions seen recently, by the CDN each was last given (see ACTIVE_SESSION_WINDOW_MS). */
+      activeSessions?: () => ReadonlyMap<string, number>;
+    } = {},
+  ) {
     const registers = [this.registry];
-    if (options.defaultMetrics !== false)
-      collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'switchyard_requests_total',
       help: 'Player requests by route and HTTP status',
@@ -207,6 +232,80 @@ export class Metrics {
       labelNames: ['route'],
       registers,
     });
+    this.rejected = new Counter({
+      name: 'switchyard_rejected_requests_total',
+      help: 'Requests answered before reaching a stream: unknown stream or route (404), method (405), bad path (400), URL too long (414)',
+      labelNames: ['status', 'code'],
+      registers,
+    });
+    this.probes = new Counter({
+      name: 'switchyard_cdn_probes_total',
+      help: 'Active health probes this instance made, by CDN and result (ok or failed)',
+      labelNames: ['cdn', 'result'],
+      registers,
+    });
+    this.probeLatency = new Histogram({
+      name: 'switchyard_cdn_probe_duration_seconds',
+      help: 'Time to an answer of the active health probes (probes that got no answer are not observed)',
+      labelNames: ['cdn'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.reloadOk = new Gauge({
+      name: 'switchyard_config_last_reload_successful',
+      help: '1 when the last config reload applied (or none was tried), 0 while the last one was rejected',
+      registers,
+      aggregator: 'min',
+    });
+    this.reloadOk.set(1);
+    new Gauge({
+      name: 'switchyard_info',
+      help: 'Always 1: the running version and the configured policy type as labels',
+      labelNames: ['version', 'policy'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        this.set({ version: options.version ?? 'unknown', policy: options.policy?.() ?? 'unknown' }, 1);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_cdn_drained',
+      help: '1 while an operator has drained the CDN (switchyard_cdn_healthy is 0 then too)',
+      labelNames: ['cdn'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.drained ? 1 : 0);
+      },
+    });
+    const active = options.activeSessions;
+    if (active !== undefined)
+      new Gauge({
+        name: 'switchyard_sessions_active',
+        help: `Sessions this instance saw in the last ${ACTIVE_SESSION_WINDOW_MS / 1000} s, by the CDN each was last given`,
+        labelNames: ['cdn'],
+        registers,
+        // Each worker sees its own sessions: the fleet's (and a cluster's) count is the sum.
+        aggregator: 'sum',
+        collect() {
+          this.reset();
+          const counts = active();
+          for (const c of snapshot()) this.set({ cdn: c.id }, counts.get(c.id) ?? 0);
+        },
+      });
+    new Gauge({
+      name: 'switchyard_cdn_weight',
+      help: 'Configured weight of the CDN (its expected share is weight / sum of the weights)',
+      labelNames: ['cdn'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const c of snapshot()) this.set({ cdn: c.id }, c.weight);
+      },
+    });
     new Gauge({
       name: 'switchyard_cdn_healthy',
       help: '1 when the CDN is healthy and not drained',
@@ -215,6 +314,7 @@ export class Metrics {
       // Workers share the primary's verdicts: healthy only when every worker sees it so.
       aggregator: 'min',
       collect() {
+        this.reset(); // a CDN removed by a reload leaves the series
         for (const c of snapshot()) this.set({ cdn: c.id }, c.healthy && !c.drained ? 1 : 0);
       },
     });
@@ -280,6 +380,7 @@ export class Metrics {
       registers,
       aggregator: 'average',
       collect() {
+        this.reset(); // a CDN removed by a reload leaves the series
         for (const c of snapshot()) this.set({ cdn: c.id }, c.share);
       },
     });
@@ -290,12 +391,14 @@ export class Metrics {
       registers,
       aggregator: 'average',
       collect() {
+        this.reset(); // a CDN removed by a reload leaves the series
         for (const c of snapshot()) this.set({ cdn: c.id }, c.errorRate);
       },
     });
   }
 
   request(route: RouteKind, status: number, seconds: number): void {
+    this.requestCounts[route]++;
     this.requests.inc({ route, status: String(status) });
     this.latency.observe({ route }, seconds);
   }
@@ -321,6 +424,20 @@ export class Metrics {
   breakerChanged(origin: string, state: 'closed' | 'open' | 'half-open'): void {
     for (const s of ['closed', 'open', 'half-open'] as const)
       this.breaker.set({ origin, state: s }, s === state ? 1 : 0);
+  }
+
+  /**
+   * A request answered before it reached a stream (404 unknown stream or route, 405, 400 bad path,
+   * 414): `code` is the error code (a bounded set), never the path.
+   */
+  rejectedRequest(status: number, code: string): void {
+    this.rejected.inc({ status: String(status), code });
+  }
+
+  /** One active health probe: latency observed when the CDN answered at all. */
+  probe(cdn: string, ok: boolean, latencyMs: number | null): void {
+    this.probes.inc({ cdn, result: ok ? 'ok' : 'failed' });
+    if (latencyMs !== null) this.probeLatency.observe({ cdn }, latencyMs / 1000);
   }
 
   uncaughtError(kind: 'exception' | 'rejection'): void {
@@ -351,11 +468,15 @@ export class Metrics {
 
   configReload(ok: boolean): void {
     this.reloads.inc({ result: ok ? 'ok' : 'failed' });
+    this.reloadOk.set(ok ? 1 : 0);
   }
 }
 
-/** "weighted: rendezvous" → "weighted": bounded label values from free-form reasons. */
+/**
+ * "weighted: rendezvous" → "weighted", "rules eu: weighted: …" → "rules", "stayed on a: c does not
+ * serve …" → "stayed": the reason's first word, so no CDN id, rule label or figure reaches a label.
+ */
 export function reasonKind(reason: string): string {
-  const colon = reason.indexOf(':');
-  return (colon < 0 ? reason : reason.slice(0, colon)).slice(0, 32);
+  const word = /^[A-Za-z][A-Za-z0-9_-]*/.exec(reason.trimStart());
+  return word === null ? 'other' : word[0].slice(0, 32).toLowerCase();
 }

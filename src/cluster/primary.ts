@@ -79,9 +79,9 @@ export class ClusterPrimary {
     this.logger = options.logger;
     if (config.state.backend !== 'redis') {
       this.monitor = new HealthMonitor(httpProber(this.probeAgent), (change) =>
-        this.logger.warn(
+        this.logger[change.healthy ? 'info' : 'warn'](
           { event: 'cdn_health', cdn: change.id, healthy: change.healthy, reason: change.reason },
-          'CDN health changed',
+          change.healthy ? 'CDN healthy again' : 'CDN unhealthy',
         ),
       );
       this.monitor.setCdns(monitoredCdns(config));

@@ -399,8 +399,10 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** One info line per player request (event "access"): session, stream, CDN, status, bytes, ms. */
+        access: z.boolean().default(false),
       })
-      .default({ level: 'info' }),
+      .default({ level: 'info', access: false }),
     /**
      * Where instances share health verdicts, drains, selection shares, session memory, the volume
      * ledger and config versions. `memory`: this process only (one instance, nothing to run).

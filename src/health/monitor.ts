@@ -115,6 +115,8 @@ export class HealthMonitor {
   sync: HealthSync = {};
   /** Told of every probe this instance made that came back with CMSD (the QoE reader listens). */
   onCmsd: ((id: string, at: number, cmsd: CmsdReading, latencyMs: number | null) => void) | undefined;
+  /** Told of every probe this instance makes (metrics); peers' verdicts are not probes of ours. */
+  onProbe: ((id: string, result: ProbeResult) => void) | undefined;
 
   constructor(
     private readonly prober: Prober,
@@ -282,6 +284,7 @@ export class HealthMonitor {
     const result = await this.prober(url, cdn.probe.timeout, cdn.probe.maxStatus);
     const s = this.state.get(cdn.id);
     if (!s) return; // removed by a reload while probing
+    this.onProbe?.(cdn.id, result);
     this.record(s, cdn.probe, result);
     if (result.cmsd) this.onCmsd?.(s.id, s.lastProbeAt ?? this.now(), result.cmsd, result.latencyMs);
     this.sync.probed?.(s.id, s);

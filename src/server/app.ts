@@ -99,12 +99,9 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): express.E
   }
 
   app.use((req, _res, next) => {
-    next(
-      new SwitchyardError(
-        req.path.startsWith('/s/') ? 'UNKNOWN_STREAM' : 'NOT_FOUND',
-        `no route for ${req.method} ${req.path.slice(0, 200)}`,
-      ),
-    );
+    const code = req.path.startsWith('/s/') ? 'UNKNOWN_STREAM' : 'NOT_FOUND';
+    runtime.metrics.rejectedRequest(404, code);
+    next(new SwitchyardError(code, `no route for ${req.method} ${req.path.slice(0, 200)}`));
   });
 
   // Express recognises error middleware by its four parameters.

@@ -5,7 +5,8 @@ import { claimedSessionId, requestIdOf } from './request-id';
 
 /**
  * The one place that writes error responses: `{ "error": { "code", "message" } }` with the code's
- * status. Internal errors are logged with their cause and answered without it.
+ * status. Internal errors are logged with their cause and answered without it. Returns the body's
+ * length in bytes (0 when the response had already started and was cut).
  */
 export function sendError(
   res: ServerResponse,
@@ -13,7 +14,7 @@ export function sendError(
   logger: Logger,
   context: Record<string, unknown> = {},
   extraHeaders: Record<string, string> = {},
-): void {
+): number {
   const err = toSwitchyardError(thrown);
   const level = err.status >= 500 ? (err.code === 'INTERNAL' ? 'error' : 'warn') : 'info';
   // Only error responses carry a request id: successful manifests stay free of per-request work.
@@ -35,7 +36,7 @@ export function sendError(
   );
   if (res.headersSent) {
     res.destroy();
-    return;
+    return 0;
   }
   const body = JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } });
   res.writeHead(err.status, {
@@ -49,4 +50,5 @@ export function sendError(
     ...(typeof err.details.retryAfter === 'number' ? { 'retry-after': String(err.details.retryAfter) } : {}),
   });
   res.end(req?.method === 'HEAD' ? undefined : body);
+  return Buffer.byteLength(body);
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SwitchyardError } from '../errors';
+import { SwitchyardError, toSwitchyardError } from '../errors';
 import type { ParsedManifest } from '../manifest/load';
 import type { Cached } from '../origin/cache';
 import type { RouteKind } from '../metrics';
@@ -18,6 +18,7 @@ import {
 } from './blocking';
 import { mayAnswer } from './connections';
 import { sendError } from './http-errors';
+import { claimedSessionId } from './request-id';
 import { originQuery } from './origin-query';
 import { readRequestCmcd } from './qoe-request';
 import { matchManifestRoute, type ManifestRoute } from './route';
@@ -52,6 +53,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     route = matchManifestRoute(req.url ?? '/', (id) => state.streams.has(id));
   } catch (err) {
     sendError(res, err, runtime.logger, { url: req.url?.slice(0, 200) }, cors);
+    runtime.metrics.rejectedRequest(res.statusCode, toSwitchyardError(err).code);
     return true;
   }
   if (!route) return false;
@@ -73,6 +75,7 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
       {},
       { ...cors, allow: 'GET, HEAD, OPTIONS' },
     );
+    runtime.metrics.rejectedRequest(405, 'METHOD_NOT_ALLOWED');
     return true;
   }
   const exchange: Exchange = {
@@ -167,24 +170,56 @@ function respond(
   headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   x.res.writeHead(status, headers);
   x.res.end(x.req.method === 'HEAD' ? undefined : body);
-  x.runtime.metrics.request(x.kind, status, (performance.now() - x.started) / 1000);
+  const seconds = (performance.now() - x.started) / 1000;
+  x.runtime.metrics.request(x.kind, status, seconds);
   if (x.session !== undefined && x.kind === 'manifest')
     x.runtime.activeRollout?.manifestAnswered(x.session, status >= 500);
+  if (x.state.config.log.access) accessLog(x, status, headers, headers['content-length'] as number, seconds);
+}
+
+/**
+ * `log.access: true`: one line per player request (manifests, steering, redirects) with the session,
+ * stream, CDN, status, bytes and milliseconds. Off by default: the hot path logs nothing per request.
+ */
+function accessLog(
+  x: Exchange,
+  status: number,
+  headers: Record<string, string | number>,
+  bytes: number,
+  seconds: number,
+): void {
+  const route = x.route;
+  x.runtime.logger.info(
+    {
+      event: 'access',
+      route: x.kind,
+      method: x.req.method,
+      session: headers['x-switchyard-session'] ?? claimedSessionId(x.req.url),
+      stream: 'streamId' in route ? route.streamId : undefined,
+      cdn: headers['x-switchyard-cdn'],
+      status,
+      bytes: x.req.method === 'HEAD' ? 0 : bytes,
+      ms: Math.round(seconds * 10_000) / 10,
+    },
+    'request',
+  );
 }
 
 function fail(x: Exchange, err: unknown): void {
   if (!mayAnswer(x.req)) return;
   const route = x.route;
-  sendError(
+  const bytes = sendError(
     x.res,
     err,
     x.runtime.logger,
     { route: route.kind, stream: 'streamId' in route ? route.streamId : undefined },
     x.state.playerHeaders,
   );
-  x.runtime.metrics.request(x.kind, x.res.statusCode, (performance.now() - x.started) / 1000);
+  const seconds = (performance.now() - x.started) / 1000;
+  x.runtime.metrics.request(x.kind, x.res.statusCode, seconds);
   if (x.session !== undefined && x.kind === 'manifest')
     x.runtime.activeRollout?.manifestAnswered(x.session, x.res.statusCode >= 500);
+  if (x.state.config.log.access) accessLog(x, x.res.statusCode, {}, bytes, seconds);
 }
 
 interface ManifestRequest {

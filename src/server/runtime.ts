@@ -13,7 +13,7 @@ import { createPolicyState, type SharedPolicyState } from '../state/policy-state
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
 import { manifestBytes, manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
-import { Metrics, type QoeRow } from '../metrics';
+import { ACTIVE_SESSION_WINDOW_MS, Metrics, reasonKind, type QoeRow } from '../metrics';
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
@@ -30,6 +30,7 @@ import { readCandidate, type Candidate } from '../rollout/candidate';
 import { RolloutController } from '../rollout/controller';
 import { rename, writeFile } from 'node:fs/promises';
 import { defaultHeapBudget, HeapGuard } from './heap';
+import { version as packageVersion } from '../version';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -61,7 +62,34 @@ export interface SwitchEvent {
   readonly stream: string;
   readonly from: string;
   readonly to: string;
+  /**
+   * Why, for people: what was wrong with `from` when it was left ("a unhealthy: 2 probes failed:
+   * ECONNREFUSED", "a drained by alice"), then the policy's own reason ("weighted: rendezvous").
+   */
   readonly reason: string;
+  /** unhealthy | drained | the policy reason's first word: the bounded kind metrics count. */
+  readonly kind: string;
+}
+
+/** One point of the status page's chart: per CDN, active sessions, decision share and health. */
+export interface StatusSample {
+  readonly at: number;
+  readonly cdns: readonly {
+    readonly id: string;
+    readonly sessions: number;
+    readonly share: number;
+    readonly healthy: boolean;
+  }[];
+}
+
+/** The status page's history: a sample every 2 s for the last 5 minutes (150 points). */
+export const STATUS_SAMPLE_MS = 2_000;
+export const STATUS_HISTORY_MS = 300_000;
+
+/** An operator's drain of a CDN on this instance: who (the X-Switchyard-Operator header) and when. */
+export interface DrainRecord {
+  readonly by: string;
+  readonly at: number;
 }
 
 const MAX_SWITCH_EVENTS = 200;
@@ -134,6 +162,13 @@ export class Runtime {
   lastReloadError: { at: number; message: string } | null = null;
   /** The most recent CDN switches, newest last (bounded). */
   readonly recentSwitches: SwitchEvent[] = [];
+  /** Drains made through this instance's admin API, by CDN id (a peer's drain arrives without one). */
+  readonly drains = new Map<string, DrainRecord>();
+  /** The reason of each CDN's latest health verdict ("2 probes failed: ECONNREFUSED"). */
+  readonly verdicts = new Map<string, { healthy: boolean; reason: string; at: number }>();
+  /** The last five minutes of per-CDN sessions and shares, oldest first (the status page's chart). */
+  readonly history: StatusSample[] = [];
+  private sampler: NodeJS.Timeout | undefined;
   /** Where the config came from, when it came from a file. */
   configSource: string | undefined;
   /**
@@ -181,11 +216,14 @@ export class Runtime {
     this.policies = options.policies ?? builtinPolicies();
     this.monitor = new HealthMonitor(
       options.prober ?? httpProber(this.probeAgent),
-      (change) =>
-        this.logger.warn(
+      // A CDN going down is a warning; its recovery is good news, logged at info.
+      (change) => {
+        this.verdicts.set(change.id, { healthy: change.healthy, reason: change.reason, at: this.now() });
+        this.logger[change.healthy ? 'info' : 'warn'](
           { event: 'cdn_health', cdn: change.id, healthy: change.healthy, reason: change.reason },
-          'CDN health changed',
-        ),
+          change.healthy ? 'CDN healthy again' : 'CDN unhealthy',
+        );
+      },
       this.now,
     );
     this.metrics = new Metrics(
@@ -197,9 +235,16 @@ export class Runtime {
           share: v.share,
           errorRate: v.errorRate,
           duress: v.duress === true,
+          weight: v.weight,
         })),
-      { defaultMetrics: options.defaultMetrics },
+      {
+        defaultMetrics: options.defaultMetrics,
+        version: packageVersion,
+        policy: () => policyType(this.current.config.policy),
+        activeSessions: () => this.activeSessions(),
+      },
     );
+    this.monitor.onProbe = (id, result) => this.metrics.probe(id, result.ok, result.latencyMs);
     const deps = { logger: this.logger, now: this.now, registry: this.metrics.registry };
     this.store = options.stateStore ? options.stateStore(config, deps) : createStateStore(config.state, deps);
     this.share = this.store.selections;
@@ -397,11 +442,39 @@ export class Runtime {
     );
   }
 
-  recordSwitch(input: Omit<SwitchEvent, 'at'> & { requestId?: string }): void {
+  /**
+   * What was wrong with a CDN a session left, if anything: drained (by whom) or unhealthy (the last
+   * verdict's reason). Undefined when it was healthy (the policy moved the session for its own reason).
+   */
+  leaveCause(cdn: string): { kind: 'drained' | 'unhealthy'; text: string } | undefined {
+    const h = this.monitor.health(cdn);
+    if (h === undefined) return undefined;
+    if (h.drained) {
+      const d = this.drains.get(cdn);
+      return {
+        kind: 'drained',
+        text: `${cdn} drained by ${d === undefined ? 'an operator (on another instance)' : d.by}`,
+      };
+    }
+    if (!h.healthy) {
+      const v = this.verdicts.get(cdn);
+      const why = v !== undefined && !v.healthy ? v.reason : (h.lastError ?? 'probes failed');
+      return { kind: 'unhealthy', text: `${cdn} unhealthy: ${why}` };
+    }
+    return undefined;
+  }
+
+  recordSwitch(input: Omit<SwitchEvent, 'at' | 'kind'> & { requestId?: string }): void {
     const { requestId, ...event } = input;
-    const full = { at: this.now(), ...event };
+    const cause = this.leaveCause(event.from);
+    const full: SwitchEvent = {
+      at: this.now(),
+      ...event,
+      reason: cause === undefined ? event.reason : `${cause.text}; ${event.reason}`,
+      kind: cause?.kind ?? reasonKind(event.reason),
+    };
     this.recentSwitches.push(full);
-    this.metrics.switched(event.from, event.to, event.reason);
+    this.metrics.switched(event.from, event.to, full.kind);
     if (this.recentSwitches.length > MAX_SWITCH_EVENTS)
       this.recentSwitches.splice(0, this.recentSwitches.length - MAX_SWITCH_EVENTS);
     this.logger.info(
@@ -412,7 +485,7 @@ export class Runtime {
         stream: event.stream,
         from: event.from,
         to: event.to,
-        reason: event.reason,
+        reason: full.reason,
       },
       'session switched CDN',
     );
@@ -621,6 +694,11 @@ export class Runtime {
     });
   }
 
+  /** Sessions this instance saw within ACTIVE_SESSION_WINDOW_MS, by the CDN each was last given. */
+  activeSessions(): Map<string, number> {
+    return this.policyState.sessions.activeByCdn(this.now(), ACTIVE_SESSION_WINDOW_MS);
+  }
+
   /** Circuit breaker state of each configured origin (scheme://host:port). */
   originCircuits(): { origin: string; state: string }[] {
     const origins = new Set(this.current.config.streams.map((s) => new URL(s.origin).origin));
@@ -630,15 +708,42 @@ export class Runtime {
     }));
   }
 
+  /** Appends the current per-CDN figures to `history` and drops samples older than its window. */
+  sample(): StatusSample {
+    const now = this.now();
+    const active = this.activeSessions();
+    const point: StatusSample = {
+      at: now,
+      cdns: this.cdnViews(now).map((v) => ({
+        id: v.id,
+        sessions: active.get(v.id) ?? 0,
+        share: v.share,
+        healthy: v.healthy,
+      })),
+    };
+    this.history.push(point);
+    while (this.history.length > 0 && (this.history[0] as StatusSample).at < now - STATUS_HISTORY_MS)
+      this.history.shift();
+    if (this.history.length > (STATUS_HISTORY_MS / STATUS_SAMPLE_MS) * 2) this.history.shift();
+    return point;
+  }
+
   start(): void {
     this.monitor.start();
     this.store.start();
     this.decisions.start();
     this.started = true;
     this.activeRollout?.start();
+    if (this.sampler === undefined) {
+      this.sample();
+      this.sampler = setInterval(() => this.sample(), STATUS_SAMPLE_MS);
+      this.sampler.unref();
+    }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sampler);
+    this.sampler = undefined;
     this.monitor.stop();
     this.rolloutCtl?.stop();
     await this.decisions.close();
@@ -652,6 +757,11 @@ export function workerFile(file: string, workerId: number | undefined): string {
   if (workerId === undefined) return file;
   const ext = path.extname(file);
   return file.slice(0, file.length - ext.length) + `.w${workerId}` + ext;
+}
+
+/** A policy config as a bounded label: its type, "module" for a custom one. */
+function policyType(policy: Readonly<Record<string, unknown>>): string {
+  return typeof policy.type === 'string' ? policy.type.slice(0, 32) : 'module';
 }
 
 function originHost(url: string): string {

@@ -79,4 +79,18 @@ export class SessionMemory {
   get size(): number {
     return this.cache.size;
   }
+
+  /**
+   * Sessions seen within `windowMs` before `now`, counted by the CDN each was last given: the share of
+   * active sessions per CDN (the status page, /metrics). A walk over the memory (at most `max` entries),
+   * for a poll or a scrape, never for a request.
+   */
+  activeByCdn(now: number, windowMs: number): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const rec of this.cache.values()) {
+      if (now - rec.seenAt > windowMs || rec.seenAt > now + windowMs) continue;
+      counts.set(rec.cdn, (counts.get(rec.cdn) ?? 0) + 1);
+    }
+    return counts;
+  }
 }

@@ -221,7 +221,7 @@ describe('circuit breaker and /metrics on the admin listener', () => {
     expect((await get(`${stack.url}metrics`)).status).toBe(404);
     const text = await metrics();
     expect(text).toContain('switchyard_requests_total');
-    expect(text).toContain('switchyard_process_cpu_user_seconds_total');
+    expect(text).toContain('\nprocess_cpu_user_seconds_total ');
   });
 
   test('counters move: requests by route and status, cache hit/miss/coalesced, origin errors', async () => {

@@ -144,7 +144,7 @@ describe('validateConfig', () => {
       },
     });
     expect(cfg.cors).toEqual({ allowOrigin: '*' });
-    expect(cfg.log).toEqual({ level: 'info' });
+    expect(cfg.log).toEqual({ level: 'info', access: false });
   });
 
   test('Redis Cluster needs a {hash tag} in the key prefix (multi-key pipelines need one slot)', () => {
@@ -422,7 +422,7 @@ describe('parseConfig (YAML)', () => {
       parseConfig('secrets: []\n', { env: {}, source: 'my.yaml' });
       throw new Error('expected a throw');
     } catch (err) {
-      expect((err as Error).message).toMatch(/^invalid config my\.yaml:\n/);
+      expect((err as Error).message).toMatch(/^invalid config my\.yaml \(3 problems\):\n/);
       expect((err as Error).message).toContain('  secrets: ');
       expect((err as Error).message).toContain('  streams: ');
     }
