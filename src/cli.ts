@@ -7,6 +7,13 @@ import { createLogger } from './log';
 import { createSwitchyard } from './server/server';
 import { installProcessGuards } from './server/guards';
 import { runDemo } from './demo';
+import {
+  FixturePortsError,
+  isAddressInUse,
+  parseFixturePorts,
+  PortInUseError,
+  startFixtureWorld,
+} from './fixture-world';
 import { loadtestCommand } from './loadtest/cli';
 import { decisionsCommand, DecisionsUsageError } from './decisions/cli';
 import { whatifCommand, WhatifUsageError } from './whatif/cli';
@@ -17,33 +24,85 @@ import { workerMain } from './cluster/worker';
 import { readCandidate } from './rollout/candidate';
 import { builtinPolicies } from './policy/registry';
 
-const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS
+const HELP = `switchyard ${version} — multi-CDN manifest-rewriting proxy for HLS and DASH
 
 Usage:
   switchyard serve --config FILE [--port N] [--host H]   run the proxy
-  switchyard demo [--port N] [--config FILE]             fixture origin + fixture CDNs + proxy on 127.0.0.1
+  switchyard demo [--port N] [--host H] [--config FILE]  fixture origin + 2 fixture CDNs + proxy, admin, /ui, /metrics
                                                          (--config examples/qoe-demo.yaml: the QoE walk-through;
                                                          examples/canary/live.yaml: the canary rollout)
-  switchyard check-config FILE                           validate a config (and its rollout candidate); prints each error with its field path
+  switchyard fixtures [--host H] [--ports LIST]          only the fixture origin and CDNs (e.g. in docker compose)
+  switchyard check-config FILE                           validate a config (and its rollout candidate); every problem
   switchyard loadtest [--sessions N --duration S ...]    simulated players + CDN faults (loadtest --help)
   switchyard decisions --log FILE [--bucket 5m]          summarise a decision log (decisions --help)
   switchyard whatif --config CANDIDATE --log FILE        replay a decision log through a candidate config
                     [--at ISO] [--html report.html]      (whatif --help)
+  switchyard COMMAND --help                              the options of one command
   switchyard --help | --version
 
-serve:
+Streams are HLS (master and media playlists, LL-HLS, content steering) or DASH (MPDs: SegmentTemplate,
+SegmentTimeline, SegmentList, SegmentBase, multi-period, live); the manifest tells which.
+
+Player URLs:
+  http://HOST:PORT/<stream>/<path under the stream's origin>     opens a new session (master.m3u8, manifest.mpd)
+  http://HOST:PORT/s/<token>/<stream>/<path>                      the same session (URIs in manifests)
+
+Exit codes: 0 ok, 1 runtime error, 2 usage or invalid config.
+`;
+
+const SERVE_HELP = `Usage: switchyard serve --config FILE [options]
+
+Runs the proxy with a YAML config; the file is watched and every valid change applies live (SIGHUP
+re-reads it). SIGTERM/SIGINT drain in-flight requests and exit.
+
   --config, -c FILE   YAML config (see examples/config.yaml); \${VAR} and \${VAR:-default} are substituted
   --port, -p N        listen port (overrides listen.port)
   --host H            listen host (overrides listen.host)
   --workers, -w N     worker processes on the port: a number or auto, one per CPU (overrides listen.workers)
   --pretty            human-readable logs instead of JSON
-
-Player URLs:
-  http://HOST:PORT/<stream>/<path under the stream's origin>     opens a new session
-  http://HOST:PORT/s/<token>/<stream>/<path>                      the same session (URIs in manifests)
-
-Exit codes: 0 ok, 1 runtime error, 2 usage or invalid config.
+  --help, -h          this text
 `;
+
+const DEMO_HELP = `Usage: switchyard demo [options]      (npm start runs it)
+
+Everything on this machine: the fixture origin (HLS VOD, live, LL-HLS, fMP4, AES-128, byte ranges and
+DASH streams), fixture CDNs a and b pulling from it, and the proxy with examples/demo.yaml, the admin
+API, the status page (/ui) and /metrics on behind a printed demo token (SWITCHYARD_DEMO_TOKEN sets it).
+Prints the player URLs, then every 5 s a one-line summary: sessions, manifest req/s, share of sessions
+per CDN, the last switch and why.
+
+  --port, -p N              the proxy's port (default 8080; busy is an error: choose another)
+  --host H                  address everything binds (default 127.0.0.1; URLs printed for it)
+  --config, -c FILE         another demo config (default examples/demo.yaml; examples/qoe-demo.yaml: the
+                            QoE walk-through); its origin and CDN URLs name the fixture ports
+  --fixture-ports O,A,B     ports of the fixture origin and of each CDN, used as given (0 = any free one);
+                            without it 9000, 9101, 9102 are tried and a busy one is swapped for a free one
+  --summary-every S         seconds between summary lines (default 5; 0 turns them off)
+  --help, -h                this text
+`;
+
+const FIXTURES_HELP = `Usage: switchyard fixtures [options]
+
+Only the fixture world: the fixture origin and fixture CDNs (pull-through edges with a control API,
+README "Fixtures"), for a Switchyard configured separately (deploy/compose.yaml runs it this way).
+Runs until SIGTERM/SIGINT.
+
+  --host H              address to bind (default 127.0.0.1; 0.0.0.0 in a container)
+  --ports O,A,B         ports of the origin and of each CDN (default 9000,9101,9102)
+  --cdns a,b            ids of the fixture CDNs (default a,b; one port each after the origin's)
+  --help, -h            this text
+`;
+
+const CHECK_HELP = `Usage: switchyard check-config FILE
+
+Validates a config as serve would load it (environment variables substituted, policy and signer
+modules loaded) and prints every problem in one run: its field path, its line in the file when the
+YAML gives one, and "did you mean" for a misspelt key. Exit 0 when valid, 2 otherwise.
+
+  --help, -h    this text
+`;
+
+const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,11 +114,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(version + '\n');
     return 0;
   }
+  const helps: Readonly<Record<string, string | undefined>> = {
+    serve: SERVE_HELP,
+    demo: DEMO_HELP,
+    fixtures: FIXTURES_HELP,
+    'check-config': CHECK_HELP,
+  };
+  const help = helps[command];
+  if (help !== undefined && wantsHelp(rest)) {
+    process.stdout.write(help);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return serve(rest);
     case 'demo':
       return demo(rest);
+    case 'fixtures':
+      return fixtures(rest);
     case 'check-config':
       return checkConfig(rest);
     case 'loadtest':
@@ -183,18 +255,76 @@ function parseWorkers(value: string): number | 'auto' | null {
 async function demo(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' } },
+    options: {
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      'fixture-ports': { type: 'string' },
+      'summary-every': { type: 'string' },
+    },
     strict: true,
   });
+  const every = values['summary-every'] === undefined ? 5 : Number(values['summary-every']);
+  if (!Number.isFinite(every) || every < 0 || every > 3600) {
+    process.stderr.write(
+      `switchyard demo: expected --summary-every 0-3600 (seconds), got "${values['summary-every']}"\n`,
+    );
+    return 2;
+  }
   const port = values.port === undefined ? undefined : parsePort(values.port);
   if (port === null) return 2;
+  let fixturePorts: number[] | undefined;
+  if (values['fixture-ports'] !== undefined) {
+    try {
+      fixturePorts = parseFixturePorts(values['fixture-ports']);
+    } catch (err) {
+      process.stderr.write(`switchyard demo: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   const running = await runDemo({
     port,
+    host: values.host,
+    fixturePorts,
     out: process.stdout,
+    summaryEveryMs: every * 1000,
     ...(values.config === undefined ? {} : { configFile: path.resolve(values.config) }),
   });
   await untilSignal();
   await running.close();
+  return 0;
+}
+
+async function fixtures(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { host: { type: 'string' }, ports: { type: 'string' }, cdns: { type: 'string' } },
+    strict: true,
+  });
+  const ids = (values.cdns ?? 'a,b').split(',').map((id) => id.trim());
+  if (ids.some((id) => !/^[A-Za-z0-9_-]{1,64}$/.test(id))) {
+    process.stderr.write(`switchyard fixtures: --cdns expects ids like a,b, got "${values.cdns}"\n`);
+    return 2;
+  }
+  let ports: number[];
+  try {
+    ports = parseFixturePorts(values.ports ?? [9000, ...ids.map((_, i) => 9101 + i)].join(','), ids.length);
+  } catch (err) {
+    process.stderr.write(
+      `switchyard fixtures: ${(err as Error).message.replace('--fixture-ports', '--ports')}\n`,
+    );
+    return 2;
+  }
+  const world = await startFixtureWorld({
+    host: values.host,
+    origin: { port: ports[0] ?? 9000, fallback: false },
+    cdns: ids.map((id, i) => ({ id, port: ports[i + 1] ?? 0, fallback: false })),
+  });
+  process.stdout.write(
+    `fixture origin ${world.origin.url}\n` + world.cdns.map((c) => `fixture CDN ${c.id} ${c.url}\n`).join(''),
+  );
+  await untilSignal();
+  await world.close();
   return 0;
 }
 
@@ -263,6 +393,19 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof ConfigError) {
       process.stderr.write(err.message + '\n');
       process.exitCode = 2;
+    } else if (err instanceof FixturePortsError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof PortInUseError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (isAddressInUse(err)) {
+      // A listen() that failed: one line that says which address, not a stack trace.
+      const e = err as { address?: string; port?: number };
+      process.stderr.write(
+        `switchyard: port ${e.port ?? '?'} on ${e.address ?? '?'} is in use (another switchyard or program); choose another with --port or stop what holds it\n`,
+      );
+      process.exitCode = 1;
     } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`switchyard: ${err.message}\n`);
       process.exitCode = 2;

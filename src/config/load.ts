@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { didYouMean, knownKeysAt, lineOf, type SchemaLike } from './hints';
 import { cdnPrefix, configSchema, type Config } from './schema';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
 import { createSigner, SigningConfigError } from '../signing';
@@ -10,6 +11,10 @@ export interface ConfigIssue {
   /** Dotted path of the field, e.g. "cdns.1.baseUrl"; "" for the whole file. */
   path: string;
   message: string;
+  /** 1-based line of the field in the YAML file, when it was read from one. */
+  line?: number;
+  /** An unknown key (its line is the key's own); internal to locating it. */
+  key?: string;
 }
 
 export class ConfigError extends Error {
@@ -19,8 +24,15 @@ export class ConfigError extends Error {
     readonly source?: string,
   ) {
     super(
-      `invalid config${source ? ` ${source}` : ''}:\n` +
-        issues.map((i) => `  ${i.path === '' ? '(file)' : i.path}: ${i.message}`).join('\n'),
+      `invalid config${source ? ` ${source}` : ''}` +
+        (issues.length > 1 ? ` (${issues.length} problems)` : '') +
+        ':\n' +
+        issues
+          .map(
+            (i) =>
+              `  ${i.path === '' ? '(file)' : i.path}: ${i.message}${i.line === undefined ? '' : ` (line ${i.line})`}`,
+          )
+          .join('\n'),
     );
     this.name = 'ConfigError';
   }
@@ -80,17 +92,64 @@ export interface ConfigLoadOptions {
   baseDir?: string;
 }
 
-/** Validates a parsed config object; returns a deep-frozen Config or throws ConfigError with every issue. */
+/** A zod issue as config issues: an unknown key names the key and the nearest allowed one. */
+function schemaIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const at = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+  const path = at.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = knownKeysAt(configSchema as unknown as SchemaLike, at);
+    return issue.keys.map((key) => {
+      const near = didYouMean(key, allowed);
+      return {
+        path,
+        key,
+        message: `unknown key "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
+      };
+    });
+  }
+  // A required field that is absent: say so, rather than "expected string, received undefined".
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
+    return [{ path, message: `required, missing (expected ${issue.expected})` }];
+  return [{ path, message: issue.message }];
+}
+
+/** The policy's own checks (options, CDN ids) on a config whose schema failed elsewhere. */
+function policyIssuesOfRaw(raw: unknown, options: ConfigLoadOptions): ConfigIssue[] {
+  if (raw === null || typeof raw !== 'object') return [];
+  const { policy, cdns } = raw as { policy?: unknown; cdns?: unknown };
+  if (policy === null || typeof policy !== 'object' || !Array.isArray(cdns)) return [];
+  const ids = cdns
+    .map((c: unknown) => (c !== null && typeof c === 'object' ? (c as { id?: unknown }).id : undefined))
+    .filter((id): id is string => typeof id === 'string');
+  try {
+    const resolved = (options.policies ?? builtinPolicies()).resolve(policy, ids, ['policy'], {
+      baseDir: options.baseDir,
+    });
+    return resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Validates a parsed config object; returns a deep-frozen Config or throws ConfigError with every
+ * problem found in one pass: unset environment variables, the schema, and the policy's cross-field
+ * checks (CDN ids it names) even when the schema failed elsewhere; signers when the rest is valid.
+ */
 export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): Config {
-  const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(raw ?? {}, options.env ?? process.env, issues);
-  if (issues.length > 0) throw new ConfigError(issues, options.source);
+  const envIssues: ConfigIssue[] = [];
+  const substituted = substituteEnv(raw ?? {}, options.env ?? process.env, envIssues);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-      options.source,
-    );
+    // An unset variable also fails the schema at the same field: report it once, as the variable.
+    const envPaths = new Set(envIssues.map((i) => i.path));
+    const issues = [
+      ...envIssues,
+      ...parsed.error.issues.flatMap(schemaIssues).filter((i) => !envPaths.has(i.path)),
+    ];
+    if (!issues.some((i) => i.path === 'policy' || i.path.startsWith('policy.')))
+      issues.push(...policyIssuesOfRaw(substituted, options));
+    throw new ConfigError(issues, options.source);
   }
   const policies = options.policies ?? builtinPolicies();
   const resolved = policies.resolve(
@@ -99,13 +158,18 @@ export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): C
     ['policy'],
     { baseDir: options.baseDir },
   );
-  if (resolved.issues.length > 0) {
-    throw new ConfigError(
-      resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      options.source,
-    );
+  const issues: ConfigIssue[] = [
+    ...envIssues,
+    ...resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  ];
+  let cdns: Config['cdns'] = parsed.data.cdns;
+  try {
+    cdns = resolveSigners(parsed.data, options);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
   }
-  const cdns = resolveSigners(parsed.data, options);
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
   // Module and file paths come back absolute, so the config means the same from any cwd.
   return deepFreeze({
     ...parsed.data,
@@ -169,16 +233,34 @@ function resolveSigners(config: z.output<typeof configSchema>, options: ConfigLo
   return cdns;
 }
 
-/** Parses YAML text (JSON is YAML too) and validates it. */
+/** Parses YAML text (JSON is YAML too) and validates it; every problem carries its line. */
 export function parseConfig(text: string, options: ConfigLoadOptions = {}): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({
+        path: '',
+        message: e.message.split('\n')[0] ?? e.message,
+        ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}),
+      })),
       options.source,
     );
   }
-  return validateConfig(doc.toJS({ maxAliasCount: 100 }), options);
+  try {
+    return validateConfig(doc.toJS({ maxAliasCount: 100 }), options);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(
+      err.issues.map((i) => {
+        if (i.path === '' && i.key === undefined) return i;
+        const at = i.path === '' ? [] : i.path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+        const line = lineOf(doc, lineCounter, at, i.key);
+        return line === undefined ? i : { ...i, line };
+      }),
+      err.source,
+    );
+  }
 }
 
 export async function loadConfigFile(

@@ -1,11 +1,41 @@
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PLAYER_PAGE, PLAYER_SCRIPTS } from './player-page';
 
-/** Debian's Chromium, installed by .ci/run. */
-export const CHROMIUM = '/usr/bin/chromium';
+/** Executable names a Chromium goes by (Debian: chromium; Ubuntu snaps: chromium-browser; Chrome). */
+const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
+
+/**
+ * Where the Chromium the browser tests launch is: `CHROMIUM_PATH` when set, else the first of the
+ * usual names on PATH (Debian's `chromium`, installed by .ci/run). Not found: a path that says so,
+ * which launch() reports in its error (the tests fail, they never skip).
+ */
+export function findChromium(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  if (env.CHROMIUM_PATH) return env.CHROMIUM_PATH;
+  const dirs = (env.PATH ?? '').split(delimiter).filter((d) => d !== '');
+  for (const name of CHROMIUM_NAMES) {
+    for (const dir of dirs) {
+      const candidate = join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+export const CHROMIUM: string =
+  findChromium() ??
+  `chromium-not-found (install Debian's chromium or set CHROMIUM_PATH; PATH has none of ${CHROMIUM_NAMES.join(', ')})`;
 
 /**
  * Flags for headless Chromium on these machines: no background connections (the network is closed

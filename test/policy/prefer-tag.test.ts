@@ -76,7 +76,7 @@ describe('examples/policies/prefer-tag.js through config validation', () => {
       bad();
     } catch (err) {
       expect((err as ConfigError).issues).toEqual([
-        { path: 'policy.options.threshold', message: 'expected number, got string "high"' },
+        { path: 'policy.options.threshold', message: 'expected number, got string "high"', line: 10 },
       ]);
     }
     try {
