@@ -95,6 +95,18 @@ run('status page /ui in headless Chromium', () => {
     expect(await latest('b')).toBeGreaterThan(0.9);
     expect(await points('a')).not.toBe(pointsBefore);
     expect(stack.server.runtime.monitor.health('a')?.drained).toBe(true);
+    // It says who drained, the switches say why sessions left, and the charts have a time axis on the
+    // server's clock beside the active-sessions chart.
+    expect(await text('#cdns tr[data-cdn="a"] td[data-field=why]')).toBe('drained by status page');
+    await waitFor(
+      async () => ((await text('#switches tbody')) ?? '').includes('a drained by status page; '),
+      5000,
+      100,
+    );
+    expect((await page.$$('#chart text[data-axis=time]')).length).toBeGreaterThanOrEqual(1);
+    expect(await page.getAttribute('#sessions-chart polyline[data-cdn="b"]', 'data-latest')).toMatch(
+      /^[1-9]\d*$/,
+    );
     // The cache line and switches list are filled from the same poll.
     expect(await text('#cache')).toMatch(/Hit ratio \d/);
     await waitFor(async () => (await page.$$('#switches tbody tr')).length > 0, 5000, 100);

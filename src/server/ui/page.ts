@@ -2,7 +2,8 @@
  * The operator status page (/ui): static HTML and a small script, embedded as strings so `tsc` carries
  * them into dist and nothing needs a build step or a file lookup at run time. The page holds no data:
  * it asks for the admin bearer token once (kept in sessionStorage, i.e. per browser tab, gone when the
- * tab closes) and polls /admin/status with it every second. History for the chart is kept in the page.
+ * tab closes) and polls /admin/status with it every second. The charts draw the server's own history
+ * (the last five minutes, on the server's clock), so a page opened during an incident shows its start.
  * The script is served from /ui/app.js so the CSP can forbid inline script.
  */
 
@@ -22,7 +23,8 @@ export const UI_HTML = `<!doctype html>
   table { border-collapse: collapse; background: #fff; }
   th, td { padding: .3rem .7rem; border-bottom: 1px solid #e3e6eb; text-align: left; }
   .ok { color: #137333; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; } .drained { color: #8a5a00; font-weight: 600; }
-  #chart { background: #fff; border: 1px solid #e3e6eb; }
+  .chart { background: #fff; border: 1px solid #e3e6eb; }
+  .why { color: #555; max-width: 22rem; }
   #login { background: #fff; padding: 1rem; border: 1px solid #e3e6eb; max-width: 28rem; }
   #status-line { color: #555; margin-bottom: .5rem; }
   .legend span { display: inline-block; margin-right: 1rem; }
@@ -41,9 +43,11 @@ export const UI_HTML = `<!doctype html>
 <main id="main" hidden>
   <div id="status-line"></div>
   <h2>CDNs</h2>
-  <table id="cdns"><thead><tr><th>CDN</th><th>Health</th><th>Share of sessions</th><th>Probe errors</th><th>Latency</th><th>Weight</th><th></th></tr></thead><tbody></tbody></table>
-  <h2>Share of sessions per CDN, last <span id="window-min">5</span> minutes</h2>
-  <svg id="chart" width="720" height="220" viewBox="0 0 720 220" role="img" aria-label="share of sessions per CDN over time"></svg>
+  <table id="cdns"><thead><tr><th>CDN</th><th>Health</th><th>Why</th><th title="Sessions that asked for a manifest in the last minute, by the CDN each was last given">Active sessions</th><th title="Decayed share of recent segment-placing decisions (new and reloading sessions), not of sessions">Share of recent decisions</th><th>Probe errors</th><th>Latency</th><th>Weight</th><th></th></tr></thead><tbody></tbody></table>
+  <h2>Active sessions per CDN, last <span id="window-min">5</span> minutes</h2>
+  <svg id="sessions-chart" class="chart" width="720" height="220" viewBox="0 0 720 220" role="img" aria-label="active sessions per CDN over time"></svg>
+  <h2>Share of recent decisions per CDN (decayed), last <span id="window-min-2">5</span> minutes</h2>
+  <svg id="chart" class="chart" width="720" height="220" viewBox="0 0 720 220" role="img" aria-label="share of recent decisions per CDN over time"></svg>
   <div id="legend" class="legend"></div>
   <h2>Rollout</h2>
   <div id="rollout-line">–</div>
@@ -69,7 +73,7 @@ export const UI_JS = `'use strict';
   var WINDOW_S = 300;
   var COLORS = ['#1a73e8', '#e8710a', '#188038', '#a142f4', '#d93025', '#12b5cb', '#f9ab00', '#5f6368'];
   var W = 720, H = 220, PAD = 30;
-  var history = []; // { t: seconds, shares: { cdnId: share } }
+  var history = []; // { t: seconds, shares: { cdnId: share }, sessions: { cdnId: count } }
   var colorOf = {};
   var lastCache = null;
   var timer = null;
@@ -98,8 +102,10 @@ export const UI_JS = `'use strict';
     timer = setInterval(poll, 1000);
   }
 
-  function api(method, path) {
-    return fetch(path, { method: method, headers: { authorization: 'Bearer ' + token() }, cache: 'no-store' })
+  function api(method, path, extra) {
+    var headers = { authorization: 'Bearer ' + token() };
+    Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
+    return fetch(path, { method: method, headers: headers, cache: 'no-store' })
       .then(function (res) {
         if (res.status === 401) { sessionStorage.removeItem(KEY); showLogin('That token was refused.'); throw new Error('401'); }
         if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -114,16 +120,31 @@ export const UI_JS = `'use strict';
   }
 
   function render(s) {
-    $('status-line').textContent = 'Config v' + s.configVersion + ' · policy ' + s.policy + ' · updated ' + new Date(s.at).toLocaleTimeString();
-    var shares = {};
-    s.cdns.forEach(function (c, i) {
+    $('status-line').textContent = 'Config v' + s.configVersion + ' · policy ' + s.policy + ' · server time ' + new Date(s.at).toLocaleTimeString();
+    s.cdns.forEach(function (c) {
       if (!colorOf[c.id]) colorOf[c.id] = COLORS[Object.keys(colorOf).length % COLORS.length];
-      shares[c.id] = c.share;
     });
-    history.push({ t: s.at / 1000, shares: shares });
+    // The server's samples, then this poll's figures as the newest point.
+    history = (s.history || []).map(function (h) {
+      var shares = {}, sessions = {};
+      h.cdns.forEach(function (c) { shares[c.id] = c.share; sessions[c.id] = c.sessions; });
+      return { t: h.at / 1000, shares: shares, sessions: sessions };
+    });
+    var now = { t: s.at / 1000, shares: {}, sessions: {} };
+    s.cdns.forEach(function (c) { now.shares[c.id] = c.share; now.sessions[c.id] = c.activeSessions; });
+    if (!history.length || history[history.length - 1].t < now.t) history.push(now);
     while (history.length && history[0].t < s.at / 1000 - WINDOW_S) history.shift();
+    var ids = s.cdns.map(function (c) { return c.id; });
     renderCdns(s.cdns);
-    renderChart(s.cdns.map(function (c) { return c.id; }), s.at / 1000);
+    var maxSessions = 1;
+    history.forEach(function (h) {
+      var total = 0;
+      ids.forEach(function (id) { total += h.sessions[id] || 0; });
+      if (total > maxSessions) maxSessions = total;
+    });
+    renderChart($('sessions-chart'), ids, s.at / 1000, 'sessions', maxSessions);
+    renderChart($('chart'), ids, s.at / 1000, 'shares', 1);
+    renderLegend(ids);
     renderRollout(s.rollout);
     renderCache(s.cache);
     renderOrigins(s.origins);
@@ -142,6 +163,8 @@ export const UI_JS = `'use strict';
       tr.appendChild(name);
       var state = c.drained ? 'drained' : c.healthy ? 'healthy' : 'unhealthy';
       var h = el('td', state, c.drained ? 'drained' : c.healthy ? 'ok' : 'bad'); h.dataset.field = 'health'; tr.appendChild(h);
+      var why = el('td', c.healthReason || '', 'why'); why.dataset.field = 'why'; tr.appendChild(why);
+      var ss = el('td', c.activeSessions + ' (' + pct(c.sessionShare) + ')'); ss.dataset.field = 'sessions'; ss.dataset.value = String(c.activeSessions); tr.appendChild(ss);
       var sh = el('td', pct(c.share)); sh.dataset.field = 'share'; sh.dataset.value = String(c.share); tr.appendChild(sh);
       tr.appendChild(el('td', pct(c.errorRate)));
       tr.appendChild(el('td', c.latencyMs === null ? '–' : Math.round(c.latencyMs) + ' ms'));
@@ -150,7 +173,7 @@ export const UI_JS = `'use strict';
       var b = el('button', c.drained ? 'Undrain' : 'Drain');
       b.type = 'button';
       b.addEventListener('click', function () {
-        api('POST', '/admin/cdns/' + encodeURIComponent(c.id) + (c.drained ? '/undrain' : '/drain')).then(poll, function () {});
+        api('POST', '/admin/cdns/' + encodeURIComponent(c.id) + (c.drained ? '/undrain' : '/drain'), { 'x-switchyard-operator': 'status page' }).then(poll, function () {});
       });
       act.appendChild(b); tr.appendChild(act);
       body.appendChild(tr);
@@ -164,29 +187,47 @@ export const UI_JS = `'use strict';
     return e;
   }
 
-  function renderChart(ids, nowS) {
-    var chart = $('chart');
+  function clock(t) { return new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); }
+
+  /** One chart: a polyline per CDN of history[i][field][id], y from 0 to top, a time axis below. */
+  function renderChart(chart, ids, nowS, field, top) {
     chart.textContent = '';
     var x = function (t) { return PAD + ((t - (nowS - WINDOW_S)) / WINDOW_S) * (W - 2 * PAD); };
-    var y = function (v) { return H - PAD - v * (H - 2 * PAD); };
-    [0, 0.5, 1].forEach(function (v) {
+    var y = function (v) { return H - PAD - (v / top) * (H - 2 * PAD); };
+    [0, 0.5, 1].forEach(function (f) {
+      var v = f * top;
       chart.appendChild(svg('line', { x1: PAD, x2: W - PAD, y1: y(v), y2: y(v), stroke: '#e3e6eb' }));
       var label = svg('text', { x: 2, y: y(v) + 4, 'font-size': 10, fill: '#555' });
-      label.textContent = (v * 100) + '%';
+      label.textContent = field === 'shares' ? (f * 100) + '%' : String(Math.round(v));
       chart.appendChild(label);
     });
-    var legend = $('legend');
-    legend.textContent = '';
+    // Time axis on the server's clock: a tick every minute over the window.
+    for (var m = 0; m <= WINDOW_S / 60; m++) {
+      var t = Math.floor(nowS / 60) * 60 - m * 60;
+      if (t < nowS - WINDOW_S) break;
+      chart.appendChild(svg('line', { x1: x(t), x2: x(t), y1: H - PAD, y2: H - PAD + 4, stroke: '#999' }));
+      var tick = svg('text', { x: x(t) - 14, y: H - 8, 'font-size': 10, fill: '#555' });
+      tick.textContent = clock(t);
+      tick.setAttribute('data-axis', 'time');
+      chart.appendChild(tick);
+    }
     ids.forEach(function (id) {
       var points = history
-        .filter(function (h) { return h.shares[id] !== undefined; })
-        .map(function (h) { return x(h.t).toFixed(1) + ',' + y(h.shares[id]).toFixed(1); })
+        .filter(function (h) { return h[field][id] !== undefined; })
+        .map(function (h) { return x(h.t).toFixed(1) + ',' + y(h[field][id]).toFixed(1); })
         .join(' ');
       var line = svg('polyline', { points: points, fill: 'none', stroke: colorOf[id], 'stroke-width': 2 });
       line.setAttribute('data-cdn', id);
-      var latest = history.length ? history[history.length - 1].shares[id] : undefined;
+      var latest = history.length ? history[history.length - 1][field][id] : undefined;
       line.setAttribute('data-latest', latest === undefined ? '' : String(latest));
       chart.appendChild(line);
+    });
+  }
+
+  function renderLegend(ids) {
+    var legend = $('legend');
+    legend.textContent = '';
+    ids.forEach(function (id) {
       var item = el('span');
       var sw = el('span', undefined, 'swatch'); sw.style.background = colorOf[id];
       item.appendChild(sw); item.appendChild(document.createTextNode(id));
@@ -260,6 +301,7 @@ export const UI_JS = `'use strict';
   $('rollout-abort').addEventListener('click', function () { api('POST', '/admin/rollout/abort').then(poll, function () {}); });
   $('logout').addEventListener('click', function () { sessionStorage.removeItem(KEY); showLogin(''); });
   $('window-min').textContent = String(WINDOW_S / 60);
+  $('window-min-2').textContent = String(WINDOW_S / 60);
   if (token()) start(); else showLogin('');
 })();
 `;
