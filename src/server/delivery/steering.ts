@@ -1,6 +1,5 @@
 import { steeringMpd } from '../../manifest/dash-steering';
 import { steeringMaster, type Pathway } from '../../manifest/hls-steering';
-import { SwitchyardError } from '../../errors';
 import { answerSteering } from '../../steering/answer';
 import { CLONE_PATHWAY_PARAM } from '../../steering/response';
 import { carriedQuery, readSignals } from '../../steering/signals';
@@ -129,16 +128,13 @@ function steeringServerUri(job: ManifestJob, file: string, ranked: readonly stri
 /**
  * The steering manifest of a session (HLS Content Steering, or ETSI TS 103 998's DCSM): pathways ranked
  * by the policy now, with the session's demotions applied (src/steering/answer.ts). The player's
- * current pathway and measured throughput are signals for the policy. A stream no longer in steering
- * mode answers 410, which makes clients stop steering; a decision that cannot be made answers the
- * previous one with a longer TTL, or 429 + Retry-After, never a 5xx.
+ * current pathway and measured throughput are signals for the policy. Only a steering-mode stream's
+ * session reaches it (the manifest handler answers the others 410 or 404); a decision that cannot be
+ * made answers the previous one with a longer TTL, or 429 + Retry-After, never a 5xx.
  */
 function steeringDocument(job: DocumentJob): DocumentResult {
   const { state, stream, claims } = job;
   const format = job.format ?? 'hls';
-  if (stream.mode !== 'steering') {
-    throw new SwitchyardError('STEERING_WITHDRAWN', `stream ${stream.id} is no longer delivered by steering`);
-  }
   const now = job.runtime.now();
   const signals = readSignals(job.query, format, Math.floor(now / 1000));
   const current = signals.current;
