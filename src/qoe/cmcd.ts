@@ -13,7 +13,9 @@
 import { decodeCmcd } from '@svta/cml-cmcd';
 import { decodeSfDictInto } from './sf-dict';
 
-export type CmcdValue = string | number | boolean;
+export type { CmcdListItem, CmcdPayload, CmcdValue } from './cmcd-values';
+import type { CmcdListItem, CmcdPayload, CmcdValue } from './cmcd-values';
+
 /** A CMCD payload as policies see it: one scalar per key (v2 lists reduced, see flattenValue). */
 export type CmcdData = Record<string, CmcdValue>;
 
@@ -25,15 +27,6 @@ export const MAX_CMCD_PAYLOAD = 4096;
 const MAX_KEYS = 64;
 /** Longest key kept (spec keys are 1-4 letters; custom ones carry a short reverse-DNS prefix). */
 const MAX_KEY_LENGTH = 64;
-
-/** One decoded list member: its value and the object-type flags or other parameters it carries. */
-export interface CmcdListItem {
-  readonly value: CmcdValue;
-  readonly params?: Readonly<Record<string, unknown>>;
-}
-
-/** A decoded payload: scalars, and v2 inner lists as items (v1 sends the same keys as scalars). */
-export type CmcdPayload = Record<string, CmcdValue | readonly CmcdListItem[]>;
 
 /**
  * Decodes one payload (`br=3200,bs,ot=v,sid="abc"` or v2 `br=(3200;v),e=rr,rc=200`) on the request

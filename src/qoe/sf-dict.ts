@@ -10,7 +10,7 @@
  * sequences and dates are dropped; an inner list is its items with their parameters; parameters of a
  * top-level member are dropped (CMCD defines none).
  */
-import type { CmcdListItem, CmcdPayload, CmcdValue } from './cmcd';
+import type { CmcdListItem, CmcdPayload, CmcdValue } from './cmcd-values';
 
 const enum C {
   Space = 32,
