@@ -31,6 +31,7 @@ import { RolloutController } from '../rollout/controller';
 import { rename, writeFile } from 'node:fs/promises';
 import { defaultHeapBudget, HeapGuard } from './heap';
 import { version as packageVersion } from '../version';
+import { RetryMemory } from './delivery/retry-memory';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -188,6 +189,8 @@ export class Runtime {
   private readonly fallbackHeapBudget = defaultHeapBudget();
   /** Stream id → when a manifest of it was last served (for the removal warning of a reload). */
   private readonly lastServed = new Map<string, number>();
+  /** Redirect mode: where each session's recent segments were sent, to see its retries. */
+  readonly redirectRetries = new RetryMemory();
   /** Variant playlist URL → BANDWIDTH from the masters seen, for delivered-volume estimates (cost). */
   readonly variantBandwidth = new LRUCache<string, number>({ max: 20_000 });
   private views: { at: number; version: number; views: CdnView[] } | undefined;

@@ -34,9 +34,14 @@ export const redirectMode: DeliveryMode = {
   documents: { segment: redirectSegment },
 };
 
-/** A segment of a redirect-mode session: a 302 to the CDN the policy picks now. */
+/**
+ * A segment of a redirect-mode session: a 302 to the CDN the policy picks now, unless the request is
+ * the session's retry of a redirect that just failed (or follows one): then to the next healthy CDN of
+ * the ranking.
+ */
 function redirectSegment(job: DocumentJob): DocumentResult {
-  const { claims, stream } = job;
+  const { claims, stream, runtime } = job;
+  const memory = runtime.redirectRetries;
   // CMCD on a segment request: what the player says of the CDN it fetched the previous ones from.
   const cmcd = readRequestCmcd(job.runtime, job.query, job.req, 'segment', claims.sid);
   const selection = decide(
@@ -51,13 +56,36 @@ function redirectSegment(job: DocumentJob): DocumentResult {
       req: job.req,
       ...(cmcd === undefined ? {} : { cmcd }),
     },
+    // Shares, metrics and the decision log record the policy's choice (a retry's move below is rare).
     true,
   );
+  const now = runtime.now();
+  // One request is a path, its query and its byte range (LL-HLS parts share their segment's path);
+  // CMCD data differs between a request and its retry (buffer length, throughput), so it is left out.
+  const range = job.req.headers.range;
+  const query = job.query
+    .split('&')
+    .filter((p) => !/^CMCD=/i.test(p))
+    .join('&');
+  const request = `${job.path}?${query}${range === undefined ? '' : `|${range}`}`;
+  let { cdn, reason } = selection;
+  const suspect = memory.suspect(claims.sid, request, now);
+  if (suspect?.cdn === cdn) {
+    const views = runtime.cdnViews(now);
+    const next = rankedCdns(job.state, selection).find(
+      (id) => id !== suspect.cdn && views.find((v) => v.id === id)?.healthy === true,
+    );
+    if (next !== undefined) {
+      cdn = next;
+      reason = `${suspect.reason}: next ranked`;
+    }
+  }
+  memory.note(claims.sid, request, cdn, now);
   // Signed per redirect, for the CDN chosen now (one token per epoch, cached).
   const location =
-    cdnPrefixOf(job.state, stream.id, selection.cdn) +
+    cdnPrefixOf(job.state, stream.id, cdn) +
     job.state.urlSigners.signPath(
-      selection.cdn,
+      cdn,
       stream.id,
       job.path + (job.query === '' ? '' : '?' + job.query),
       job.runtime.now(),
@@ -69,8 +97,8 @@ function redirectSegment(job: DocumentJob): DocumentResult {
       location,
       'cache-control': 'no-store',
       'x-switchyard-session': claims.sid,
-      'x-switchyard-cdn': selection.cdn,
-      'x-switchyard-reason': selection.reason,
+      'x-switchyard-cdn': cdn,
+      'x-switchyard-reason': reason,
     },
   };
 }
