@@ -51,6 +51,12 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--no-first-run',
 ];
 
+/**
+ * In the browser, every name under this domain (reserved for testing, RFC 2606) is 127.0.0.1:
+ * `http://switchyard.test:PORT/` reaches a server listening on 127.0.0.1:PORT.
+ */
+export const TEST_DOMAIN = 'test';
+
 /** The browser players of the matrix, from npm: hls.js 1.x, shaka-player 4.x, dash.js 5.x. */
 export type PlayerKind = keyof typeof PLAYER_SCRIPTS;
 export const PLAYER_KINDS: readonly PlayerKind[] = ['hlsjs', 'shaka', 'dashjs'];
@@ -113,6 +119,14 @@ export interface PlayResult {
   longestStallMs: number;
   /** Stall time after the mid-play action (0 when there was none). */
   stallAfterActionMs: number;
+  /**
+   * Rebuffers: times the media element stopped for want of data (`waiting` while playing, not seeking)
+   * after playback had started; and those after the mid-play action. Counts, not durations.
+   */
+  rebuffers: number;
+  rebuffersAfterAction: number;
+  /** Media seconds the playhead jumped over (gap or live-edge jumps) after the mid-play action. */
+  skippedAfterActionS: number;
   /** ms after start when the mid-play action ran, or null. */
   actionAt: number | null;
   /** Every request of the page after it loaded (manifests, segments, keys, redirects). */
@@ -133,6 +147,9 @@ interface PageState {
   stallMs: number;
   stallSinceMarkMs: number;
   longestStallMs: number;
+  rebuffers: number;
+  rebuffersSinceMark: number;
+  skippedSinceMarkS: number;
 }
 
 /** What the page defines, as seen from page.evaluate (the test tsconfig has no DOM lib). */
@@ -219,6 +236,10 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
         // playwright gives the browser a fresh temporary profile of its own.
         ...CHROMIUM_ARGS,
         '--autoplay-policy=no-user-gesture-required',
+        // Host names of their own for test servers (all on 127.0.0.1), as production has: shaka bans a
+        // location that failed by its host (ContentSteeringManager.banLocation), so a player must
+        // not see Switchyard and a CDN under one name.
+        `--host-resolver-rules=MAP *.${TEST_DOMAIN} 127.0.0.1`,
         // Pages in the background must not be throttled: every page plays at once.
         '--disable-background-timer-throttling',
         '--disable-renderer-backgrounding',
@@ -298,6 +319,9 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
         stallMs: Math.round(state.stallMs),
         longestStallMs: Math.round(state.longestStallMs),
         stallAfterActionMs: Math.round(state.stallSinceMarkMs),
+        rebuffers: state.rebuffers,
+        rebuffersAfterAction: state.rebuffersSinceMark,
+        skippedAfterActionS: Math.round(state.skippedSinceMarkS * 100) / 100,
         actionAt,
         requests,
         stoppedBy,
@@ -320,7 +344,8 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
 /** A short account of a run for failure messages: outcome, errors, the last console lines. */
 export function describePlay(r: PlayResult, consoleLines = 30): string {
   return [
-    `${r.player} ${r.url}: played ${r.secondsPlayed} s, stopped by ${r.stoppedBy}, stall ${r.stallMs} ms`,
+    `${r.player} ${r.url}: played ${r.secondsPlayed} s, stopped by ${r.stoppedBy}, stall ${r.stallMs} ms, ` +
+      `${r.rebuffers} rebuffers (${r.rebuffersAfterAction} after the action), ${r.skippedAfterActionS} s skipped`,
     ...r.fatalErrors.map((e) => `  fatal: ${e}`),
     ...r.errors.slice(0, 10).map((e) => `  error: ${e}`),
     ...r.requests

@@ -26,6 +26,7 @@ export const PLAYER_PAGE = `<!doctype html>
     kind: '', started: false, ended: false, errors: [], fatal: [],
     stallMs: 0, stallSinceMarkMs: 0, longestStallMs: 0, currentStallMs: 0, marked: false,
     lastTime: -1, lastTick: 0, playedS: 0, rate: 1, player: null,
+    rebuffers: 0, rebuffersSinceMark: 0, skippedSinceMarkS: 0,
   };
   function text(x) {
     try { return typeof x === 'string' ? x : JSON.stringify(x); } catch (e) { return String(x); }
@@ -37,6 +38,12 @@ export const PLAYER_PAGE = `<!doctype html>
     if (video.playbackRate !== s.rate) video.playbackRate = s.rate;
   });
   video.addEventListener('ended', function () { s.ended = true; });
+  // A rebuffer: playback had started and stopped for want of data (not a seek, not the end).
+  video.addEventListener('waiting', function () {
+    if (!s.started || s.ended || video.seeking) return;
+    s.rebuffers++;
+    if (s.marked) s.rebuffersSinceMark++;
+  });
   video.addEventListener('error', function () {
     var e = video.error;
     fatal('media element: ' + (e ? e.code + ' ' + e.message : 'error'));
@@ -48,8 +55,12 @@ export const PLAYER_PAGE = `<!doctype html>
     var t = video.currentTime;
     // Media time that advanced by playing (a seek or a jump over a gap is not playing): at most what the
     // rate allows in the wall time that passed, with some slack for timer jitter.
-    if (s.lastTime >= 0 && t > s.lastTime && !video.seeking)
-      s.playedS += Math.min(t - s.lastTime, (dt / 1000) * s.rate * 1.5 + 0.05);
+    if (s.lastTime >= 0 && t > s.lastTime) {
+      var allowed = (dt / 1000) * s.rate * 1.5 + 0.05;
+      if (!video.seeking) s.playedS += Math.min(t - s.lastTime, allowed);
+      // Media the viewer never saw: a jump over a gap or to the live edge (a seek) after the mark.
+      if (s.marked && t - s.lastTime > allowed) s.skippedSinceMarkS += t - s.lastTime - allowed;
+    }
     if (s.started && !s.ended && !video.paused && t === s.lastTime) {
       s.stallMs += dt;
       s.currentStallMs += dt;
@@ -82,7 +93,12 @@ export const PLAYER_PAGE = `<!doctype html>
     player.addEventListener('error', function (ev) {
       var d = ev.detail || {};
       var msg = 'shaka ' + d.code + ' ' + text(d.data);
-      if (d.severity === 2) fatal(msg); else error(msg);
+      // shaka dispatches a streaming error, then runs streaming.failureCallback, whose default lowers a
+      // live network error to RECOVERABLE and retries streaming (lib/player.js,
+      // defaultStreamingFailureCallback_): the severity that counts is the one after that.
+      setTimeout(function () {
+        if (d.severity === 2 && !d.handled) fatal(msg); else error(msg);
+      }, 0);
     });
     player.attach(video).then(function () { return player.load(src); }).then(function () {
       return video.play();
@@ -97,9 +113,14 @@ export const PLAYER_PAGE = `<!doctype html>
     player.updateSettings({ debug: { logLevel: 1 }, streaming: { delay: opts.lowLatency ? { liveDelay: 3 } : {} } });
     if (opts.config) player.updateSettings(opts.config);
     player.on(dashjs.MediaPlayer.events.ERROR, function (e) {
-      // dash.js raises ERROR for what it gives up on (manifest, a download after its retries, MSE).
+      // dash.js raises ERROR for what it gives up on (manifest, MSE, a download after its retries).
+      // 27 (DOWNLOAD_ERROR_ID_CONTENT): a media segment failed on every retry; dash.js then puts the
+      // BaseURL's serviceLocation on its blacklist and goes on from the next BaseURL
+      // (FragmentController, BaseURLSelector), so it is not the end of playback. Whether playback
+      // really went on is what seconds played and the segments after the cut measure.
       var err = e.error || {};
-      fatal('dashjs ' + err.code + ' ' + (err.message || text(err)));
+      var msg = 'dashjs ' + err.code + ' ' + (err.message || text(err));
+      if (err.code === 27) error(msg); else fatal(msg);
     });
     player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, function (e) { fatal('dashjs playback ' + text(e.error)); });
     player.initialize(video, src, true);
@@ -122,6 +143,8 @@ export const PLAYER_PAGE = `<!doctype html>
         secondsPlayed: s.playedS, currentTime: video.currentTime, started: s.started, ended: s.ended,
         fatal: s.fatal.slice(), errors: s.errors.slice(), stallMs: s.stallMs,
         stallSinceMarkMs: s.stallSinceMarkMs, longestStallMs: s.longestStallMs,
+        rebuffers: s.rebuffers, rebuffersSinceMark: s.rebuffersSinceMark,
+        skippedSinceMarkS: s.skippedSinceMarkS,
       };
     },
     stop: function () {

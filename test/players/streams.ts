@@ -5,7 +5,25 @@
 import type { PlayerKind } from '../helpers/browser';
 
 export type DeliveryMode = 'rewrite' | 'redirect' | 'steering';
-export const DELIVERY_MODES: readonly DeliveryMode[] = ['rewrite', 'redirect', 'steering'];
+
+/** A delivery mode with the stream's `failover` setting (unset: the default, `auto`). */
+export interface Delivery {
+  label: string;
+  mode: DeliveryMode;
+  failover?: 'manifest' | 'none';
+}
+const REWRITE: Delivery = { label: 'rewrite', mode: 'rewrite' };
+const REDIRECT: Delivery = { label: 'redirect', mode: 'redirect' };
+const STEERING: Delivery = { label: 'steering', mode: 'steering' };
+/** HLS redundant variants per CDN (off by default for HLS: clients reading every variant fetch each copy). */
+const REWRITE_FALLBACKS: Delivery = { label: 'rewrite+fo', mode: 'rewrite', failover: 'manifest' };
+
+/**
+ * The deliveries each stream plays through: every mode with its defaults (DASH's default `auto` is
+ * `failover: manifest`, HLS's is `none`), and for HLS also rewrite with `failover: manifest`.
+ */
+export const deliveriesFor = (s: MatrixStream): readonly Delivery[] =>
+  s.format === 'hls' ? [REWRITE, REWRITE_FALLBACKS, REDIRECT, STEERING] : [REWRITE, REDIRECT, STEERING];
 
 export interface MatrixStream {
   /** Row label. */
@@ -159,8 +177,26 @@ export const playersFor = (s: MatrixStream): readonly PlayerKind[] =>
 /** Media segments (and init segments) as opposed to manifests, keys and steering manifests. */
 export const isSegmentPath = (path: string): boolean => /\.(ts|m4s|mp4|aac|m4a)$/.test(path);
 
-/** Seconds a live cell plays (issue 13: at least 20 s on live); the CDN goes down after LIVE_CUT_S. */
-export const LIVE_SECONDS = 20;
-export const LIVE_CUT_S = 6;
-/** VOD cells play at this rate (12 s of media in about 3 s). */
-export const VOD_RATE = 4;
+/**
+ * A live media segment's place in the stream, whatever the rendition, CDN or byte range (an LL-HLS
+ * part): `seg_<k>` of /live/ and /llhls/ (muxed audio) is ('muxed', k); `live-<rep>-<N>.m4s` of
+ * /dash-live/ is ('audio', N) for representation 2, the audio, else ('video', N). Undefined for
+ * anything else (init segments).
+ */
+export function liveSegmentPlace(path: string): { type: string; n: number } | undefined {
+  const hls = /\/seg_(\d+)\.ts$/.exec(path);
+  if (hls) return { type: 'muxed', n: Number(hls[1]) };
+  const dash = /\/live-(\d+)-(\d+)\.m4s$/.exec(path);
+  if (dash) return { type: dash[1] === '2' ? 'audio' : 'video', n: Number(dash[2]) };
+  return undefined;
+}
+
+/**
+ * Seconds a live cell plays, and when its CDN is cut. Enough for what the cut is judged by (the
+ * segments after it, in order, and what the player did at the first failure): with 1 s segments
+ * (2 s on DASH) that is 8 (4) segments after the cut, all from the other CDN.
+ */
+export const LIVE_SECONDS = 12;
+export const LIVE_CUT_S = 4;
+/** VOD cells play at this rate (12 s of media in about 1.5 s): VOD cells judge what was fetched and played to the end. */
+export const VOD_RATE = 8;
