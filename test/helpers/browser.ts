@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { PLAYER_PAGE, PLAYER_SCRIPTS } from './player-page';
+import { PLAYER_SCRIPTS, playerPage } from './player-page';
 
 /** Executable names a Chromium goes by (Debian: chromium; Ubuntu snaps: chromium-browser; Chrome). */
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
@@ -192,9 +192,9 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
     if (script) {
       res.writeHead(200, { 'content-type': 'text/javascript', 'content-length': script.length });
       res.end(script);
-    } else if (path === '/' || path === '/index.html') {
+    } else if (/^\/(hlsjs|shaka|dashjs)\.html$/.test(path)) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PLAYER_PAGE);
+      res.end(playerPage(path.slice(1, -'.html'.length) as PlayerKind));
     } else {
       res.writeHead(404);
       res.end();
@@ -271,7 +271,7 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
     });
     try {
       // A busy machine can take long to give a new page its first load.
-      await p.goto(page.url, { timeout: 120_000 });
+      await p.goto(`${page.url}${player}.html`, { timeout: 120_000 });
       t0 = Date.now();
       await p.evaluate(([k, s, o]) => (globalThis as unknown as PlayerWindow).sy.start(k, s, o), [
         player,

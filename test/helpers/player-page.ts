@@ -13,12 +13,14 @@ export const PLAYER_SCRIPTS = {
   dashjs: '/players/dash.all.min.js',
 } as const;
 
-export const PLAYER_PAGE = `<!doctype html>
+/**
+ * The page for one player: only that player's build is loaded (each page is a fresh browser context
+ * that compiles what it loads; the three builds together are about 1.7 MB of script per page).
+ */
+export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doctype html>
 <html><head><meta charset="utf-8"><title>switchyard players</title></head>
 <body><video id="v" muted playsinline autoplay></video>
-<script src="${PLAYER_SCRIPTS.hlsjs}"></script>
-<script src="${PLAYER_SCRIPTS.shaka}"></script>
-<script src="${PLAYER_SCRIPTS.dashjs}"></script>
+<script src="${PLAYER_SCRIPTS[kind]}"></script>
 <script>
 (function () {
   var video = document.getElementById('v');
