@@ -3,6 +3,7 @@
  * Only the HTTP error responder turns these into responses; everything else throws them.
  */
 export const ERROR_STATUS = {
+  /** A request body that cannot be read (e.g. a CMCD report cut off). */
   BAD_REQUEST: 400,
   BAD_PATH: 400,
   URL_TOO_LONG: 414,
@@ -44,6 +45,7 @@ export const ERROR_STATUS = {
   CMCD_MEDIA_TYPE: 415,
   /** CMCD event mode: one address sends reports faster than `qoe.events.ratePerClient`. */
   CMCD_RATE_LIMITED: 429,
+  /** A config file or object that does not validate (ConfigError, with every issue by path). */
   CONFIG_INVALID: 500,
   /** A candidate config sent to the admin API (what-if) does not validate. */
   CANDIDATE_INVALID: 400,
@@ -60,18 +62,21 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class SwitchyardError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** Extra, non-secret facts for logs and the JSON body (e.g. the origin status). */
+  /**
+   * Extra, non-secret facts for logs and the JSON body (e.g. the origin status): the body nests them
+   * under `error.details`, so they never stand in for `code` or `message`.
+   */
   readonly details: Readonly<Record<string, string | number | boolean>>;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; details?: Record<string, string | number | boolean>; status?: number } = {},
+    options: { cause?: unknown; details?: Record<string, string | number | boolean> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SwitchyardError';
     this.code = code;
-    this.status = options.status ?? ERROR_STATUS[code];
+    this.status = ERROR_STATUS[code];
     this.details = Object.freeze({ ...(options.details ?? {}) });
   }
 }

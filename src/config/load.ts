@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { SwitchyardError } from '../errors';
 import { didYouMean, knownKeysAt, lineOf, type SchemaLike } from './hints';
 import { cdnPrefix, configSchema, type Config } from './schema';
 import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
@@ -17,13 +18,14 @@ export interface ConfigIssue {
   key?: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+/** An invalid config, with every problem by path: a SwitchyardError of code CONFIG_INVALID. */
+export class ConfigError extends SwitchyardError {
   constructor(
     readonly issues: readonly ConfigIssue[],
     readonly source?: string,
   ) {
     super(
+      'CONFIG_INVALID',
       `invalid config${source ? ` ${source}` : ''}` +
         (issues.length > 1 ? ` (${issues.length} problems)` : '') +
         ':\n' +

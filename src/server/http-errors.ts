@@ -4,9 +4,9 @@ import { toSwitchyardError } from '../errors';
 import { claimedSessionId, requestIdOf } from './request-id';
 
 /**
- * The one place that writes error responses: `{ "error": { "code", "message" } }` with the code's
- * status. Internal errors are logged with their cause and answered without it. Returns the body's
- * length in bytes (0 when the response had already started and was cut).
+ * The one place that writes error responses: `{ "error": { "code", "message", "details"? } }` with the
+ * code's status. Internal errors are logged with their cause and answered without it. Returns the
+ * body's length in bytes (0 when the response had already started and was cut).
  */
 export function sendError(
   res: ServerResponse,
@@ -26,10 +26,11 @@ export function sendError(
       requestId,
       ...(session === undefined ? {} : { session }),
       ...context,
+      // The error's own facts, then what no detail may overwrite.
+      ...err.details,
       event: 'request_error',
       code: err.code,
       status: err.status,
-      ...err.details,
       err: err.code === 'INTERNAL' ? err.cause : undefined,
     },
     err.message,
@@ -38,7 +39,10 @@ export function sendError(
     res.destroy();
     return 0;
   }
-  const body = JSON.stringify({ error: { code: err.code, message: err.message, ...err.details } });
+  const hasDetails = Object.keys(err.details).length > 0;
+  const body = JSON.stringify({
+    error: { code: err.code, message: err.message, ...(hasDetails ? { details: err.details } : {}) },
+  });
   res.writeHead(err.status, {
     ...extraHeaders,
     ...(requestId === undefined ? {} : { 'x-request-id': requestId }),

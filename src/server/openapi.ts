@@ -30,8 +30,9 @@ const error = (description: string) => json(ref('Error'), description);
 const schemas: Record<string, Schema> = {
   Error: object({
     error: {
-      ...object({ code: str, message: str }),
-      description: 'code is one of the catalogue in README "Errors"; extra facts may follow',
+      ...object({ code: str, message: str, details: { type: 'object' } }, ['details']),
+      description:
+        'code is one of the catalogue in README "Errors"; details: extra facts, when there are any',
     },
   }),
   Switch: object({
@@ -197,7 +198,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Switchyard operator API',
       version,
       description:
-        'The admin API (/admin/*, bearer admin.token; on admin.listen when configured) and the health and metrics endpoints. Every error is { "error": { "code", "message" } }.',
+        'The admin API (/admin/*, bearer admin.token; on admin.listen when configured) and the health and metrics endpoints. Every error is { "error": { "code", "message", "details"? } }.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     components: {

@@ -3,6 +3,7 @@
  * the caller hands in the token's validity, so a token is a function of (key, scope, times) and every
  * session on one CDN in one epoch gets byte-identical URLs.
  */
+import { SwitchyardError } from '../errors';
 
 /** What a token is for: one URL, or (for prefix-scoped schemes) every URL under `scope`. */
 export interface SignTarget {
@@ -42,13 +43,16 @@ export interface UrlSigner {
   readonly params: readonly string[];
 }
 
-/** Thrown for a key or option the scheme cannot use; config validation reports its message by path. */
-export class SigningConfigError extends Error {
+/**
+ * Thrown for a key or option the scheme cannot use; config validation reports its message by path
+ * (`cdns.N.auth.<path>`). A CONFIG_INVALID SwitchyardError like ConfigError.
+ */
+export class SigningConfigError extends SwitchyardError {
   constructor(
     message: string,
     readonly path: readonly (string | number)[] = [],
   ) {
-    super(message);
+    super('CONFIG_INVALID', message);
     this.name = 'SigningConfigError';
   }
 }

@@ -46,7 +46,8 @@ afterAll(async () => {
   await origin.close();
 });
 
-const errorOf = (body: string) => (JSON.parse(body) as { error: { code: string; key?: string } }).error;
+const errorOf = (body: string) =>
+  (JSON.parse(body) as { error: { code: string; details?: { key?: string } } }).error;
 
 test.each([
   ['16 BaseURLs at each of four levels', 'doc/fan-out.mpd', 'limits.manifest.maxBaseUrls'],
@@ -56,7 +57,7 @@ test.each([
 ])('%s: 502 MANIFEST_TOO_COMPLEX naming %s', async (_what, path, key) => {
   const res = await get(`${stack.url}h/${path}`);
   expect(res.status).toBe(502);
-  expect(errorOf(res.body)).toMatchObject({ code: 'MANIFEST_TOO_COMPLEX', key });
+  expect(errorOf(res.body)).toMatchObject({ code: 'MANIFEST_TOO_COMPLEX', details: { key } });
   expect(res.headers.get('access-control-allow-origin')).toBe('*');
 });
 
