@@ -76,6 +76,18 @@ export interface HealthSync {
   drained?(id: string, drained: boolean): void;
 }
 
+/**
+ * Why a probe failed, in words an operator reads in a verdict: "timeout after 1000 ms", or the
+ * network error's code ("ECONNRESET"). (The abort signal's DOMException carries code 23, a number.)
+ */
+export function probeError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown };
+  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT')
+    return `timeout after ${timeoutMs} ms`;
+  if (typeof e.code === 'string' && e.code !== '') return e.code;
+  return typeof e.message === 'string' && e.message !== '' ? e.message : 'probe failed';
+}
+
 /** GET the probe URL; any status below maxStatus within the timeout is a success. */
 export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connections: 4 })): Prober {
   return async (url, timeoutMs, maxStatus) => {
@@ -96,7 +108,7 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
         ? { ok: true, latencyMs, ...(cmsd ? { cmsd } : {}) }
         : { ok: false, latencyMs, error: `status ${res.statusCode}`, ...(cmsd ? { cmsd } : {}) };
     } catch (err) {
-      return { ok: false, latencyMs: null, error: (err as { code?: string }).code ?? (err as Error).message };
+      return { ok: false, latencyMs: null, error: probeError(err, timeoutMs) };
     }
   };
 }

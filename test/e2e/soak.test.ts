@@ -58,7 +58,7 @@ beforeAll(async () => {
     logger,
     // A down CDN drops the connection, so its probes fail at once; the generous timeout keeps a probe
     // of the healthy CDN from failing only because this busy process answered it late.
-    health: { interval: 500, timeout: 2000, fall: FALL, rise: 2 },
+    health: { interval: 500, timeout: 5000, fall: FALL, rise: 2 },
     extra: () => ({
       // The real breaker, as shipped: it opens during the blip and the stale copies carry on.
       origin: { breaker: { failures: 5, coolDown: 2000 } },
