@@ -8,7 +8,8 @@ import { PlaylistError, chooseByBandwidth, type VariantChoice } from './hls';
 
 export interface DashSegmentRef {
   /** What identifies the segment across MPD refreshes: its URL (and byte range), or with several
-   * BaseURLs its number (the URL depends on the BaseURL a player picks). */
+   * BaseURLs its reference as the MPD writes it (the URL depends on the BaseURL a player picks; the
+   * number mpd-parser gives a live segment is its place in the window, which moves). */
   readonly key: string;
   readonly uri: string;
   readonly durationS: number;
@@ -114,7 +115,7 @@ export function readMpd(
       copies: DashSegmentCopy[];
     } = {
       key: several
-        ? `${String(name)}#${String(s.number ?? i)}#${range ?? ''}`
+        ? `${String(name)}#${String(s.timeline ?? '')}#${s.uri}#${range ?? ''}`
         : range === undefined
           ? s.resolvedUri
           : `${s.resolvedUri}#${range}`,

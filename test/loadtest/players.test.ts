@@ -236,3 +236,34 @@ describe('HTML report', () => {
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });
 });
+
+describe('a live MPD with ranked BaseURLs (one per CDN)', () => {
+  const mpd = (now: string) => `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" minimumUpdatePeriod="PT2S" availabilityStartTime="2024-01-01T00:00:00Z" publishTime="${now}" timeShiftBufferDepth="PT10S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <BaseURL serviceLocation="b">https://cdn-b.test/live/</BaseURL>
+  <BaseURL serviceLocation="a">https://cdn-a.test/live/</BaseURL>
+  <Period id="0" start="PT0S">
+    <AdaptationSet mimeType="video/mp4">
+      <Representation id="0" bandwidth="60000" codecs="avc1.4d401e" width="160" height="90">
+        <SegmentTemplate timescale="1000" duration="2000" initialization="init-$RepresentationID$.m4s" media="live-$RepresentationID$-$Number$.m4s" startNumber="1"/>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>`;
+
+  test('identifies a segment by its reference, so a refresh adds only the newly published ones', () => {
+    const url = 'https://switchyard.test/s/tok/live/manifest.mpd';
+    const t0 = Date.parse('2024-01-01T00:01:00Z');
+    const first = readMpd(mpd('2024-01-01T00:01:00Z'), url, 'lowest', { now: t0 });
+    const later = readMpd(mpd('2024-01-01T00:01:04Z'), url, 'lowest', { now: t0 + 4000 });
+    const seen = new Set(first.segments.map((s) => s.key));
+    const fresh = later.segments.filter((s) => !seen.has(s.key));
+    // Two segments of 2 s were published in the 4 s between the two refreshes.
+    expect(fresh.map((s) => s.uri.replace(/.*\//, ''))).toEqual(
+      later.segments.slice(-2).map((s) => s.uri.replace(/.*\//, '')),
+    );
+    expect(fresh).toHaveLength(2);
+    // Each segment is offered on both CDNs, the session's first.
+    expect(fresh[0]?.copies.map((c) => c.location)).toEqual(['b', 'a']);
+  });
+});
