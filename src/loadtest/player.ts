@@ -330,6 +330,9 @@ export async function playSession(ctx: PlayerContext, entry: Entry, session: num
   }
 }
 
+/** Reloads of a redundant copy's playlist while it does not list the failed segment yet. */
+const COPY_RELOADS = 4;
+
 async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop): Promise<void> {
   // Master: retried until it loads (a player shows an error and the viewer presses play again).
   let mediaUrl: string | undefined;
@@ -371,23 +374,51 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
   let fetchedUpTo = Number.NEGATIVE_INFINITY;
   // A failed segment: as hls.js, shaka and AVPlayer do with redundant streams, move to the next copy
   // of the variant for good and take the segment (same media sequence number) from its playlist.
+  // Copies whose segments failed: tried last by the segments queued from them after the first move.
+  const failedCopies = new Set<string>();
   const fallbackFor = (msn: number): QueuedSegment['fallback'] => {
     if (copies.length < 2) return undefined;
-    let moves = 0;
+    const from = mediaUrl as string;
     return async () => {
-      while (moves++ < copies.length - 1 && !ctx.stop.aborted) {
-        const at = copies.indexOf(mediaUrl as string);
-        const next = copies[(at + 1) % copies.length] as string;
-        mediaUrl = next;
-        position = undefined;
-        const out = await loadManifest(ctx, entry, next, false, MANIFEST_TIMEOUT_MS);
-        if (!out.ok) continue;
-        try {
-          const seg = parseMediaPlaylist(out.res.text, next).segments.find((x) => x.msn === msn);
+      failedCopies.add(from);
+      // The copy the session is on now first (it may have moved already, at an earlier segment of
+      // the same playlist), then the others in the master's order after `from`; failed ones last.
+      const at = copies.indexOf(from);
+      const rotation = [...copies.slice(at + 1), ...copies.slice(0, Math.max(0, at))].filter(
+        (c) => c !== from,
+      );
+      const current = mediaUrl as string;
+      const candidates = [
+        ...(current !== from ? [current] : []),
+        ...rotation.filter((c) => c !== current && !failedCopies.has(c)),
+        ...rotation.filter((c) => c !== current && failedCopies.has(c)),
+      ];
+      for (const next of candidates) {
+        if (ctx.stop.aborted) break;
+        if (mediaUrl === from || failedCopies.has(mediaUrl as string)) {
+          mediaUrl = next;
+          position = undefined;
+        }
+        // The copy's playlist may not list the segment yet (an older cached version than the one
+        // that listed it, LL-HLS above all): reload it, as a player reloads a level, a few times.
+        for (let reload = 0; reload < COPY_RELOADS && !ctx.stop.aborted; reload++) {
+          const out = await loadManifest(ctx, entry, next, false, MANIFEST_TIMEOUT_MS);
+          if (!out.ok) {
+            await sleep(retryDelayMs(targetDurationS), ctx.stop);
+            continue;
+          }
+          let snap: HlsMediaSnapshot;
+          try {
+            snap = parseMediaPlaylist(out.res.text, next);
+          } catch (err) {
+            if (!(err instanceof PlaylistError)) throw err;
+            parseError(ctx, entry);
+            break;
+          }
+          const seg = snap.segments.find((x) => x.msn === msn);
           if (seg) return { uri: seg.uri, range: seg.range, init: seg.map };
-        } catch (err) {
-          if (!(err instanceof PlaylistError)) throw err;
-          parseError(ctx, entry);
+          if (snap.lastMsn >= msn) break; // gone from this copy's window
+          await sleep(Math.min(1000, (snap.partTargetS ?? snap.targetDurationS / 2) * 1000), ctx.stop);
         }
       }
       return undefined;
