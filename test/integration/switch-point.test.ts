@@ -163,13 +163,22 @@ test('LL-HLS: blocking reloads across a move keep every listed part and hint; th
   expect(firstOnTo).toMatch(/BYTERANGE="\d+@0"/);
 }, 60_000);
 
-test('failover: manifest — a master lists each variant again per other CDN, pinned to it', async () => {
+test('failover: manifest — a master lists each variant again per CDN, pinned to it', async () => {
   const master = await get(`${stack.url}live-fo/master.m3u8`);
   const session = master.headers.get('x-switchyard-cdn') as string;
   const other = session === 'a' ? 'b' : 'a';
   const variants = parse(master.body).playlists ?? [];
-  expect(variants.length).toBe(4); // 2 variants × 2 CDNs
-  const [own, copy] = [variants[0]?.uri as string, variants[1]?.uri as string];
+  // 2 variants × (the session's own + one pinned copy per CDN: the other first, then its own CDN of
+  // the moment, so that a session later moved onto the other CDN still has a copy off it).
+  expect(variants.length).toBe(6);
+  const [own, copy, last] = [
+    variants[0]?.uri as string,
+    variants[1]?.uri as string,
+    variants[2]?.uri as string,
+  ];
+  const pinnedHere = await get(new URL(last, stack.url).href);
+  expect(pinnedHere.headers.get('x-switchyard-cdn')).toBe(session);
+  expect(pinnedHere.headers.get('x-switchyard-reason')).toBe(`failover copy pinned to ${session}`);
   expect(variants[1]?.attributes.BANDWIDTH).toBe(variants[0]?.attributes.BANDWIDTH);
   expect(copy).not.toBe(own);
   // The copy's playlist is on the other CDN whatever the policy says; the session's own follows it.

@@ -19,7 +19,8 @@ import type { Choice, ManifestJob } from './types';
  * manifest offers the session's other CDNs too, in the policy's ranking, so a player moves at the
  * first failed segment, before Switchyard's probes have noticed anything.
  * - HLS master: the variants as the session's own (following the policy, with switch points), then
- *   one redundant copy per other CDN whose media playlist URLs carry a token pinned to that CDN.
+ *   one redundant copy per CDN (the others in ranked order, then in rewrite mode the session's CDN of
+ *   the moment) whose media playlist URLs carry a token pinned to that CDN.
  * - DASH MPD: every CDN BaseURL repeated per CDN (serviceLocation, dvb:priority in ranked order).
  */
 
@@ -92,7 +93,12 @@ export function renderWithFallbacks(job: ManifestJob, choice: Choice, own: strin
       slotMapper({ playlist: playlistPrefix(job), media: own, key: ownKey }),
     ),
   };
-  const backups: Pathway[] = others.map((id) => {
+  // In rewrite mode the session's own copy follows the policy, so it may later stand on any CDN (a
+  // rebalance, a move): a copy pinned to the CDN it has now comes last, so that every CDN has a
+  // copy that stays on it whatever the own copy does (else a session moved onto the one CDN its
+  // backup pins has no way out when that CDN fails).
+  const pinnedTo = job.stream.mode === 'redirect' ? others : [...others, choice.cdn];
+  const backups: Pathway[] = pinnedTo.map((id) => {
     const pinned = state.signer.mint(stream.id, job.now, session.sid, { issuedAt: session.iat, pathway: id });
     const media = cdnPrefixOf(state, stream.id, id);
     return {
