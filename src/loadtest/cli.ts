@@ -31,6 +31,10 @@ ports) and stops them at the end. It stops by itself after --duration.
   --origin URL         the fixture origin of an external run (origin fetches from its log)
   --expect EXPR        a gate, e.g. "errors=0", "evacuate<=8s", "p99<50ms", "origin_ratio<=0.05";
                        repeatable; the exit code is 1 when one fails
+  --mode M             embedded stack: rewrite | redirect | steering delivery (default rewrite)
+  --failover F         embedded stack: auto | manifest | none in-manifest fallbacks (default auto:
+                       ranked BaseURLs for DASH, none for HLS); players move to a fallback at a
+                       failed segment, so "lost=0" holds with manifest through a CDN kill
   --report FILE.json   write the JSON report
   --html FILE.html     write a self-contained HTML report with charts
   --quiet              no progress line
@@ -91,6 +95,8 @@ export function parseLoadtestArgs(
       expect: { type: 'string', multiple: true },
       report: { type: 'string' },
       html: { type: 'string' },
+      mode: { type: 'string' },
+      failover: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -125,8 +131,20 @@ export function parseLoadtestArgs(
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
+  const delivery =
+    values.mode === undefined && values.failover === undefined
+      ? undefined
+      : {
+          ...(values.mode === undefined
+            ? {}
+            : { mode: oneOf('mode', values.mode, ['rewrite', 'redirect', 'steering'] as const) }),
+          ...(values.failover === undefined
+            ? {}
+            : { failover: oneOf('failover', values.failover, ['auto', 'manifest', 'none'] as const) }),
+        };
   return {
     ...options,
+    ...(delivery === undefined ? {} : { delivery }),
     ...(values.origin === undefined ? {} : { originUrl: absoluteUrl('origin', values.origin) }),
     ...(values.report === undefined ? {} : { reportFile: path.resolve(values.report) }),
     ...(values.html === undefined ? {} : { htmlFile: path.resolve(values.html) }),

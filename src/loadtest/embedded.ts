@@ -39,8 +39,19 @@ export const EMBEDDED_STREAMS = [
 /** The demo's probing (examples/demo.yaml): evacuation within about 2 s + one target duration. */
 export const EMBEDDED_HEALTH: EmbeddedHealth = { intervalMs: 1000, timeoutMs: 500, fall: 2, rise: 2 };
 
+/** How the embedded streams are delivered (streams[].mode and streams[].failover of the config). */
+export interface EmbeddedDelivery {
+  readonly mode?: 'rewrite' | 'redirect' | 'steering';
+  readonly failover?: 'auto' | 'manifest' | 'none';
+}
+
 export async function startEmbeddedStack(
-  options: { cdnIds?: readonly string[]; health?: EmbeddedHealth; policy?: Record<string, unknown> } = {},
+  options: {
+    cdnIds?: readonly string[];
+    health?: EmbeddedHealth;
+    policy?: Record<string, unknown>;
+    delivery?: EmbeddedDelivery;
+  } = {},
 ): Promise<EmbeddedStack> {
   const health = options.health ?? EMBEDDED_HEALTH;
   const origin = await startOrigin({ host: '127.0.0.1', port: 0 });
@@ -52,7 +63,11 @@ export async function startEmbeddedStack(
       {
         listen: { host: '127.0.0.1', port: 0 },
         secrets: ['loadtest-only-secret-' + Math.random().toString(36).slice(2)],
-        streams: EMBEDDED_STREAMS.map((id) => ({ id, origin: `${origin.url}${id}/` })),
+        streams: EMBEDDED_STREAMS.map((id) => ({
+          id,
+          origin: `${origin.url}${id}/`,
+          ...options.delivery,
+        })),
         cdns: cdns.map((c) => ({ id: c.id, baseUrl: c.url, weight: 1 })),
         policy: options.policy ?? { type: 'weighted' },
         health: {
@@ -65,6 +80,9 @@ export async function startEmbeddedStack(
         log: { level: 'silent' },
         // The embedded fixtures run on 127.0.0.1, which production configs refuse.
         origin: { allowPrivateAddresses: true },
+        // Every simulated player comes from 127.0.0.1: the per-address cap on LL-HLS blocking
+        // reloads would count them all as one client (and answer most of them 429).
+        limits: { blockingPerClient: 100_000 },
       },
       { env: {} },
     );

@@ -6,7 +6,13 @@
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { faultTimeline, fixtureEndpoint, fixtureMode, LoadtestUsageError, type Fault } from './faults';
-import { EMBEDDED_STREAMS, startEmbeddedStack, type EmbeddedHealth, type EmbeddedStack } from './embedded';
+import {
+  EMBEDDED_STREAMS,
+  startEmbeddedStack,
+  type EmbeddedDelivery,
+  type EmbeddedHealth,
+  type EmbeddedStack,
+} from './embedded';
 import type { VariantChoice } from './hls';
 import type { CmcdMode } from './cmcd';
 import { createHttpClient, hostAllowList } from './http';
@@ -38,6 +44,8 @@ export interface LoadtestOptions {
   readonly htmlFile?: string;
   /** Embedded stack only. */
   readonly health?: EmbeddedHealth;
+  /** Embedded stack only: the streams' delivery mode and in-manifest failover (streams[].mode, .failover). */
+  readonly delivery?: EmbeddedDelivery;
 }
 
 export interface LoadtestIo {
@@ -133,6 +141,11 @@ export async function runLoadtest(options: LoadtestOptions, io: LoadtestIo): Pro
   if (options.urls.length === 0 && options.cdns.length > 0) {
     throw new LoadtestUsageError('--cdn names the fixture CDNs of an external run: use it with --url');
   }
+  if (options.urls.length > 0 && options.delivery !== undefined) {
+    throw new LoadtestUsageError(
+      "--mode and --failover configure the embedded stack: with --url, the instance's config decides",
+    );
+  }
   let stack: EmbeddedStack | undefined;
   if (options.urls.length === 0) {
     for (const s of options.streams) {
@@ -142,7 +155,7 @@ export async function runLoadtest(options: LoadtestOptions, io: LoadtestIo): Pro
         );
       }
     }
-    stack = await startEmbeddedStack({ health: options.health });
+    stack = await startEmbeddedStack({ health: options.health, delivery: options.delivery });
   }
   try {
     return await run(options, io, stack);
