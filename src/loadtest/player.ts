@@ -379,20 +379,17 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
   const fallbackFor = (msn: number): QueuedSegment['fallback'] => {
     if (copies.length < 2) return undefined;
     const from = mediaUrl as string;
+    /** The copy this segment was last taken from: it failed when we are called again. */
+    let tried = from;
     return async () => {
-      failedCopies.add(from);
+      failedCopies.add(tried);
       // The copy the session is on now first (it may have moved already, at an earlier segment of
       // the same playlist), then the others in the master's order after `from`; failed ones last.
       const at = copies.indexOf(from);
-      const rotation = [...copies.slice(at + 1), ...copies.slice(0, Math.max(0, at))].filter(
-        (c) => c !== from,
-      );
+      const rotation = [...copies.slice(at + 1), ...copies.slice(0, Math.max(0, at))];
       const current = mediaUrl as string;
-      const candidates = [
-        ...(current !== from ? [current] : []),
-        ...rotation.filter((c) => c !== current && !failedCopies.has(c)),
-        ...rotation.filter((c) => c !== current && failedCopies.has(c)),
-      ];
+      const fresh = [current, ...rotation].filter((c) => !failedCopies.has(c));
+      const candidates = [...new Set([...fresh, ...rotation.filter((c) => c !== tried)])];
       for (const next of candidates) {
         if (ctx.stop.aborted) break;
         if (mediaUrl === from || failedCopies.has(mediaUrl as string)) {
@@ -416,7 +413,10 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
             break;
           }
           const seg = snap.segments.find((x) => x.msn === msn);
-          if (seg) return { uri: seg.uri, range: seg.range, init: seg.map };
+          if (seg) {
+            tried = next;
+            return { uri: seg.uri, range: seg.range, init: seg.map };
+          }
           if (snap.lastMsn >= msn) break; // gone from this copy's window
           await sleep(Math.min(1000, (snap.partTargetS ?? snap.targetDurationS / 2) * 1000), ctx.stop);
         }
