@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './log';
-import { createSwitchyard } from './server/server';
+import { createSwitchyard, DEFAULT_DRAIN_MS } from './server/server';
 import { installProcessGuards } from './server/guards';
 import { runDemo } from './demo';
 import {
@@ -200,8 +200,10 @@ async function serve(args: string[]): Promise<number> {
   );
   await untilSignal();
   process.off('SIGHUP', onHup);
-  logger.info({ event: 'shutdown' }, 'draining and shutting down');
-  await server.close();
+  logger.info({ event: 'shutdown', drainMs: DEFAULT_DRAIN_MS }, 'draining and shutting down');
+  const drainStarted = Date.now();
+  await server.close(DEFAULT_DRAIN_MS);
+  logger.info({ event: 'stopped', drainedMs: Date.now() - drainStarted }, 'drained and stopped');
   removeGuards();
   return 0;
 }

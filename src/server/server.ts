@@ -26,6 +26,9 @@ export interface SwitchyardServer {
   close(drainMs?: number): Promise<void>;
 }
 
+/** How long close() lets in-flight requests finish before it closes their connections. */
+export const DEFAULT_DRAIN_MS = 10_000;
+
 function listenOn(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -125,7 +128,7 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
       watcher.start();
       return watcher;
     },
-    async close(drainMs = 10_000) {
+    async close(drainMs = DEFAULT_DRAIN_MS) {
       watcher?.stop();
       await Promise.all([
         closeGracefully(http, drainMs),

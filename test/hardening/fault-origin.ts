@@ -7,6 +7,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
+/** /f/slowloris.m3u8 writes one byte this often, for ever. */
+export const SLOWLORIS_EVERY_MS = 100;
+
 export interface FaultOrigin {
   readonly url: string;
   readonly hits: Map<string, number>;
@@ -146,7 +149,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
           if (res.destroyed) return clearInterval(t);
           res.write('#');
           count(path, 1);
-        }, 100);
+        }, SLOWLORIS_EVERY_MS);
         res.on('close', () => clearInterval(t));
         return;
       }
