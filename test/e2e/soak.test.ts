@@ -36,7 +36,8 @@ async function liveEdge(): Promise<number> {
 const msnOf = (path: string): number => Number(/seg_(\d+)\.ts$/.exec(path)?.[1] ?? NaN);
 
 const logger = pino(
-  { level: 'warn' },
+  // A CDN's recovery is logged at INFO (its failure at WARN).
+  { level: 'info' },
   {
     write(line: string) {
       const entry = JSON.parse(line) as LogEntry & { time: number; cdn?: string; healthy?: boolean };
