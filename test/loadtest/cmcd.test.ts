@@ -100,7 +100,8 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
         // every CDN alike, and a CDN that only stalls its players does not stand out.
         sessions: 10,
         rampS: 0.5,
-        durationS: 9,
+        // Event-mode batches go out every few seconds: long enough for two after the fault.
+        durationS: 14,
         protocol: 'hls',
         variant: 'lowest',
         segments: 'head',
@@ -127,7 +128,7 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
     const onA = tail.reduce((n, s) => n + (s.segmentsByCdn.a ?? 0), 0);
     const onB = tail.reduce((n, s) => n + (s.segmentsByCdn.b ?? 0), 0);
     expect(onB).toBeGreaterThan(onA);
-  }, 30_000);
+  }, 40_000);
 
   it('reaches Switchyard in query mode on every playlist reload, with the playhead advancing', async () => {
     signals.length = 0;
