@@ -56,9 +56,7 @@ function noteListing(job: ManifestJob, template: Template): void {
 
 /** The playlist a switch point belongs to: its path under the stream's origin, without the query. */
 export function playlistKey(job: ManifestJob): string {
-  const url = job.originUrl;
-  const q = url.indexOf('?');
-  return (q < 0 ? url : url.slice(0, q)).slice(job.stream.origin.length);
+  return listingKey(job).slice(job.stream.origin.length);
 }
 
 /** The session's media playlist on `cdn`, older segments on the CDNs they were listed with. */
