@@ -238,9 +238,12 @@ class SegmentLoop {
   private last: Omit<SegmentOutcome, 'stallMs'> | undefined;
 
   private report(stallMs: number): void {
-    if (!this.cmcd || !this.last) return;
-    this.cmcd.segment({ ...this.last, stallMs });
+    if (!this.cmcd) return;
+    if (this.last) this.cmcd.segment({ ...this.last, stallMs });
     this.last = undefined;
+    // A segment that failed everywhere queued its reports already (rr per copy): they go out on
+    // the same schedule as the others. (They used to wait for the next segment that loaded, so a
+    // session whose every segment failed told Switchyard nothing until it ended.)
     this.flushReports();
   }
 
@@ -433,6 +436,9 @@ async function playHls(ctx: PlayerContext, entry: Entry, segments: SegmentLoop):
     let started = firstStarted;
     first = undefined;
     segments.reportTo = reportUrl(mediaUrl);
+    // Event mode reports on its own clock, not only when a segment loads (a player whose segments
+    // all stall still reports).
+    segments.flushReports();
     if (snap === undefined) {
       started = ctx.now();
       const timeout = blocking ? blockingTimeoutMs(targetDurationS ?? 6) : MANIFEST_TIMEOUT_MS;
@@ -508,6 +514,7 @@ async function playDash(ctx: PlayerContext, entry: Entry, segments: SegmentLoop)
   while (!ctx.stop.aborted) {
     const started = ctx.now();
     segments.reportTo = reportUrl(url);
+    segments.flushReports();
     const cmcd = segments.cmcd?.queryPayload(ctx.now());
     const out = await loadManifest(
       ctx,

@@ -211,7 +211,7 @@ export const qoePolicy: PolicyFactory<QoeOptions> = {
           reason = `qoe: staying on ${mine.view.id} (score ${mine.score})`;
         } else {
           chosen = ranking[0] as CdnView;
-          const top = scored.find((x) => x.view === chosen)?.score ?? 0;
+          const top = scored.find((x) => x.view.id === chosen.id)?.score ?? 0;
           reason =
             current === undefined
               ? `qoe: best by score (${chosen.id} ${top})`

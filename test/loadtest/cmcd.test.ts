@@ -121,6 +121,8 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
     expect(events.every((s) => s.cdn === 'a' || s.cdn === 'b')).toBe(true);
     const moves = runtime.recentSwitches.filter((s) => s.from === 'a' && /^qoe: a scores/.test(s.reason));
     expect(moves.length).toBeGreaterThan(0);
+    // The reason names the score of where the session went (b, where no one suffered).
+    expect(moves.every((s) => /, moved to b \(score 1\)$/.test(s.reason))).toBe(true);
     // By the end, most segments go to b. (How many sessions have moved by then depends on how fast
     // a busy machine lets the players report: a CI run with a core kept busy saw 13 on b and 7 on
     // a in the last 2 s; the move itself is asserted above.)
@@ -129,6 +131,38 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
     const onB = tail.reduce((n, s) => n + (s.segmentsByCdn.b ?? 0), 0);
     expect(onB).toBeGreaterThan(onA);
   }, 40_000);
+
+  it('sends event reports during the run when every segment fails, not only when the session ends', async () => {
+    signals.length = 0;
+    const out = new PassThrough();
+    out.resume();
+    const runtime = stack.server.runtime;
+    await runLoadtest(
+      {
+        urls: [stack.url],
+        streams: ['live'],
+        sessions: 2,
+        rampS: 0.2,
+        durationS: 7,
+        protocol: 'hls',
+        variant: 'lowest',
+        segments: 'head',
+        cmcd: 'event',
+        faults: [parseFault('at=0s cdn=a errors=100%'), parseFault('at=0s cdn=b errors=100%')],
+        expectations: [],
+        cdns: stack.cdns.map((c) => ({ id: c.id, url: c.url })),
+      },
+      { out, progress: false },
+    );
+    const endedAt = runtime.now();
+    const failed = signals.filter((s) => s.source === 'cmcd-event' && (s.segmentErrors ?? 0) > 0);
+    expect(new Set(failed.map((s) => s.sessionId)).size).toBe(2);
+    // Event batches go out every 4 s: each session's first one well before the run's last second.
+    for (const sid of new Set(failed.map((s) => s.sessionId)))
+      expect(Math.min(...failed.filter((s) => s.sessionId === sid).map((s) => s.at))).toBeLessThan(
+        endedAt - 1_500,
+      );
+  }, 30_000);
 
   it('reaches Switchyard in query mode on every playlist reload, with the playhead advancing', async () => {
     signals.length = 0;
