@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { lagTolerantDeadline } from './deadline';
 import type { CdnView } from '../policy/types';
 import { cmsdFromHeaders, type CmsdReading } from '../qoe/cmsd';
 
@@ -92,16 +93,25 @@ export function probeError(err: unknown, timeoutMs: number): string {
 export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connections: 4 })): Prober {
   return async (url, timeoutMs, maxStatus) => {
     const started = performance.now();
+    // The timeout counts only time this process could have read the answer (./deadline): an
+    // overloaded instance must not judge its healthy CDNs slow.
+    const abort = new AbortController();
+    const deadline = lagTolerantDeadline(
+      timeoutMs,
+      () => abort.abort(new DOMException(`timeout after ${timeoutMs} ms`, 'TimeoutError')),
+      { maxStretch: LAG_STRETCH },
+    );
     try {
       const res = await request(url, {
         method: 'GET',
         dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        signal: abort.signal,
+        // undici's own timers count wall-clock time: the deadline above decides, these only bound it.
+        headersTimeout: timeoutMs * LAG_STRETCH,
+        bodyTimeout: timeoutMs * LAG_STRETCH,
         headers: { 'user-agent': 'switchyard-probe' },
       });
-      await res.body.dump({ limit: 64 * 1024 });
+      await res.body.dump({ limit: 64 * 1024, signal: abort.signal });
       const latencyMs = performance.now() - started;
       const cmsd = cmsdFromHeaders(res.headers);
       return res.statusCode < maxStatus
@@ -109,9 +119,14 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
         : { ok: false, latencyMs, error: `status ${res.statusCode}`, ...(cmsd ? { cmsd } : {}) };
     } catch (err) {
       return { ok: false, latencyMs: null, error: probeError(err, timeoutMs) };
+    } finally {
+      deadline.cancel();
     }
   };
 }
+
+/** How far (x the timeout, wall clock) a probe's deadline may stretch while the event loop lags. */
+const LAG_STRETCH = 4;
 
 /**
  * Active health checks per CDN with rise/fall hysteresis. Each CDN is probed on its own timer with a
