@@ -3,7 +3,7 @@ import path from 'node:path';
 import { LoadtestUsageError, parseDurationMs, parseFault } from './faults';
 import type { VariantChoice } from './hls';
 import { runLoadtest, type LoadtestOptions } from './run';
-import { formatSummary, parseExpectation } from './report';
+import { formatSummary, METRICS, parseExpectation } from './report';
 
 export const LOADTEST_HELP = `switchyard loadtest — simulated players against Switchyard, with CDN faults
 
@@ -29,8 +29,9 @@ ports) and stops them at the end. It stops by itself after --duration.
                        "at=10s cdn=a status=503 for=5s"; repeatable
   --cdn ID=URL         a fixture CDN of an external run (names segment hosts, takes faults); repeatable
   --origin URL         the fixture origin of an external run (origin fetches from its log)
-  --expect EXPR        a gate, e.g. "errors=0", "evacuate<=8s", "p99<50ms", "origin_ratio<=0.05";
-                       repeatable; the exit code is 1 when one fails
+  --expect EXPR        a gate, e.g. "errors_after_evacuation=0", "evacuate<=8s", "p99<50ms",
+                       "origin_ratio<=0.05", "lost=0"; repeatable; the exit code is 1 when one fails
+                       (metrics: ${'${'}Object.keys(METRICS).join(', ')})
   --mode M             embedded stack: rewrite | redirect | steering delivery (default rewrite)
   --failover F         embedded stack: auto | manifest | none in-manifest fallbacks (default auto:
                        ranked BaseURLs for DASH, none for HLS); players move to a fallback at a
@@ -38,6 +39,11 @@ ports) and stops them at the end. It stops by itself after --duration.
   --report FILE.json   write the JSON report
   --html FILE.html     write a self-contained HTML report with charts
   --quiet              no progress line
+
+Gate metrics (durations take ms or s, e.g. 250ms, 8s):
+${Object.entries(METRICS)
+  .map(([name, m]) => `  ${name.padEnd(25)}${m.what}`)
+  .join('\n')}
 
 Only 127.0.0.1/localhost and the hosts of --url, --cdn and --origin are contacted.
 Exit codes: 0 ok, 1 an --expect failed, 2 usage error.

@@ -252,7 +252,7 @@ class SegmentLoop {
     const cdn = ctx.cdnOf(uri);
     if (this.lastCdn !== undefined && this.lastCdn !== cdn) ctx.recorder.switched(this.session);
     this.lastCdn = cdn;
-    ctx.recorder.segmentSent(cdn);
+    const sentAt = ctx.recorder.segmentSent(cdn);
     // Once sent, a segment request runs to its end even when the run stops, so the counts match
     // the CDNs' own logs.
     const never = new AbortController().signal;
@@ -262,12 +262,12 @@ class SegmentLoop {
         never,
       );
       const ok = res.status >= 200 && res.status < 300;
-      ctx.recorder.segmentDone(cdn, res.ms, res.bytes, ok ? undefined : `http_${res.status}`);
+      ctx.recorder.segmentDone(cdn, res.ms, res.bytes, ok ? undefined : `http_${res.status}`, sentAt);
       if (durationS > 0) this.outcome(uri, res.status, res.ms, res.bytes, durationS);
       return ok;
     } catch (err) {
       const e = err instanceof TransportError ? err : undefined;
-      ctx.recorder.segmentDone(cdn, e?.ms ?? 0, 0, e?.kind ?? 'error');
+      ctx.recorder.segmentDone(cdn, e?.ms ?? 0, 0, e?.kind ?? 'error', sentAt);
       if (durationS > 0) this.outcome(uri, 0, e?.ms ?? 0, 0, durationS);
       return false;
     }

@@ -84,6 +84,8 @@ export class Recorder {
   readonly stalls = new Map<number, { totalMs: number; longestMs: number }>();
   /** Segments fetched from a fallback the manifest offered (redundant variant, next BaseURL). */
   fallbacks = 0;
+  /** When each failed request (manifest or segment) was sent, ms since the start, in no order. */
+  readonly errorTimes: number[] = [];
   manifests = 0;
   manifestErrors = 0;
   blockingReloads = 0;
@@ -133,6 +135,7 @@ export class Recorder {
     if (inst) inst.manifests++;
     if (error !== undefined) {
       this.manifestErrors++;
+      this.errorTimes.push(Math.max(0, this.elapsed() - ms));
       b.manifestErrors++;
       if (inst) inst.errors++;
       this.error(`manifest:${error}`);
@@ -158,21 +161,28 @@ export class Recorder {
     return c;
   }
 
-  /** Counted when the request is sent: the CDN logs it whatever happens next. */
-  segmentSent(cdn: string, at: number = this.now()): void {
+  /**
+   * Counted when the request is sent: the CDN logs it whatever happens next. Returns when it was sent
+   * (ms since the start), for segmentDone.
+   */
+  segmentSent(cdn: string, at: number = this.now()): number {
     const c = this.cdn(cdn);
     c.requests++;
-    c.times.push(this.elapsed(at));
+    const sentAt = this.elapsed(at);
+    c.times.push(sentAt);
     this.segments++;
     const b = this.bucket(at);
     b.segmentsByCdn.set(cdn, (b.segmentsByCdn.get(cdn) ?? 0) + 1);
+    return sentAt;
   }
 
-  segmentDone(cdn: string, ms: number, bytes: number, error?: string): void {
+  /** `sentAt`: what segmentSent returned (else the answer time less `ms`). */
+  segmentDone(cdn: string, ms: number, bytes: number, error?: string, sentAt?: number): void {
     const c = this.cdn(cdn);
     if (error !== undefined) {
       c.errors++;
       this.segmentErrors++;
+      this.errorTimes.push(sentAt ?? Math.max(0, this.elapsed() - ms));
       this.bucket().segmentErrors++;
       this.error(`segment:${error}`);
       return;

@@ -158,6 +158,8 @@ export const METRICS: Readonly<Record<string, { duration: boolean; what: string 
   manifest_errors: { duration: false, what: 'failed manifest requests' },
   segment_errors: { duration: false, what: 'failed segment requests' },
   error_rate: { duration: false, what: 'errors / all requests (0..1)' },
+  detection_errors: { duration: false, what: 'errors while an outage was detected (fault to evacuation)' },
+  errors_after_evacuation: { duration: false, what: 'errors outside every detection window (want 0)' },
   evacuate: { duration: true, what: 'slowest time to evacuate over the outage faults' },
   p50: { duration: true, what: 'manifest latency p50' },
   p90: { duration: true, what: 'manifest latency p90' },
@@ -203,7 +205,10 @@ export function parseExpectation(text: string): Expectation {
 
 export interface ExpectationResult {
   readonly expect: string;
+  /** In the metric's unit: ms for durations. */
   readonly actual: number | null;
+  /** The actual value with its unit, as printed (`1.83 s`, `0`). */
+  readonly shown: string;
   readonly ok: boolean;
   readonly note?: string;
 }
@@ -232,8 +237,12 @@ export function evaluate(
 ): ExpectationResult[] {
   return expectations.map((e) => {
     const actual = metrics[e.metric] ?? null;
-    if (actual === null) return { expect: e.text, actual: null, ok: false, note: 'not measured in this run' };
-    return { expect: e.text, actual, ok: compare(actual, e.op, e.value) };
+    if (actual === null) {
+      const note = 'not measured in this run';
+      return { expect: e.text, actual: null, shown: note, ok: false, note };
+    }
+    const shown = METRICS[e.metric]?.duration === true ? ms(actual) : String(round3(actual));
+    return { expect: e.text, actual, shown, ok: compare(actual, e.op, e.value) };
   });
 }
 
@@ -274,7 +283,14 @@ export interface LoadtestReport {
       Record<string, { requests: number; errors: number; bytes: number; share: number }>
     >;
   };
-  readonly errors: { readonly total: number; readonly byKind: Readonly<Record<string, number>> };
+  readonly errors: {
+    readonly total: number;
+    /** Of requests sent while an outage fault was being detected (from the fault to evacuation). */
+    readonly duringDetection: number;
+    /** Of the rest; null when an outage was never evacuated (its window has no end). */
+    readonly afterEvacuation: number | null;
+    readonly byKind: Readonly<Record<string, number>>;
+  };
   readonly switches: SwitchStats;
   readonly playback: PlaybackStats;
   readonly origin: { readonly fetches: number | null; readonly perManifestRequest: number | null };
@@ -375,6 +391,7 @@ export function buildReport(input: ReportInput): LoadtestReport {
   const switches = switchStats([...r.switches.values()]);
   const playback = playbackStats([...r.lost.values()], [...r.stalls.values()], r.fallbacks);
   const errorsTotal = r.manifestErrors + r.segmentErrors;
+  const split = splitErrors(r.errorTimes, outages);
   const latency = summarize(r.manifestLatency);
   const perManifestRequest = coalescing(input.originFetches, r.manifests);
   const metrics: Record<string, number | null> = {
@@ -382,6 +399,8 @@ export function buildReport(input: ReportInput): LoadtestReport {
     manifest_errors: r.manifestErrors,
     segment_errors: r.segmentErrors,
     error_rate: r.manifests + r.segments === 0 ? 0 : errorsTotal / (r.manifests + r.segments),
+    detection_errors: split.duringDetection,
+    errors_after_evacuation: split.afterEvacuation,
     evacuate: evacuateMs,
     p50: latency.count ? latency.p50 : null,
     p90: latency.count ? latency.p90 : null,
@@ -420,7 +439,12 @@ export function buildReport(input: ReportInput): LoadtestReport {
       latencyMs: summarize(r.segmentLatency),
       byCdn,
     },
-    errors: { total: errorsTotal, byKind: Object.fromEntries([...r.errors].sort((a, b) => b[1] - a[1])) },
+    errors: {
+      total: errorsTotal,
+      duringDetection: split.duringDetection,
+      afterEvacuation: split.afterEvacuation,
+      byKind: Object.fromEntries([...r.errors].sort((a, b) => b[1] - a[1])),
+    },
     switches,
     playback,
     origin: { fetches: input.originFetches, perManifestRequest },
@@ -524,13 +548,32 @@ export function formatSummary(report: LoadtestReport): string {
   if (report.expectations.length > 0) {
     L.push('');
     for (const e of report.expectations) {
-      L.push(
-        `  ${e.ok ? 'PASS' : 'FAIL'}  ${e.expect}  (actual ${e.actual === null ? (e.note ?? 'n/a') : round3(e.actual)})`,
-      );
+      L.push(`  ${e.ok ? 'PASS' : 'FAIL'}  ${e.expect}  (actual ${e.shown})`);
     }
   }
   L.push('');
   return L.join('\n');
+}
+
+/**
+ * Errors split by when their request was sent: inside an outage's detection window (from the fault
+ * to the last request the faulted CDN got: in rewrite mode segments already handed out fail there, by
+ * design) or outside every one (there must be none). `afterEvacuation` is null when an outage was
+ * never evacuated: its window has no end, so nothing can be said after it.
+ */
+export function splitErrors(
+  errorTimes: readonly number[],
+  outages: readonly Pick<FaultReport, 'atMs' | 'evacuateMs'>[],
+): { duringDetection: number; afterEvacuation: number | null } {
+  const windows = outages.map((f) =>
+    f.evacuateMs === null ? ([f.atMs, Infinity] as const) : ([f.atMs, f.atMs + f.evacuateMs] as const),
+  );
+  let during = 0;
+  for (const t of errorTimes) if (windows.some(([from, to]) => t >= from && t <= to)) during++;
+  return {
+    duringDetection: during,
+    afterEvacuation: outages.some((f) => f.evacuateMs === null) ? null : errorTimes.length - during,
+  };
 }
 
 /** The largest value, 0 for none: a loop, since Math.max(...xs) overflows the stack on ~100k values. */

@@ -185,7 +185,7 @@ describe('HTML report', () => {
         latencyMs: { count: 2, p50: 1, p90: 1, p99: 1, p999: 1, max: 1, mean: 1 },
         byCdn: { a: { requests: 2, errors: 0, bytes: 10, share: 1 } },
       },
-      errors: { total: 0, byKind: {} },
+      errors: { total: 0, duringDetection: 0, afterEvacuation: 0, byKind: {} },
       switches: { total: 0, sessionsSwitched: 0, meanPerSession: 0, p50: 0, p99: 0, max: 0 },
       playback: {
         lostSegments: 0,

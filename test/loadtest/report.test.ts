@@ -4,9 +4,11 @@ import {
   buildReport,
   coalescing,
   evaluate,
+  formatSummary,
   parseExpectation,
   percentile,
   shares,
+  splitErrors,
   switchStats,
   timeToEvacuate,
 } from '../../src/loadtest/report';
@@ -88,6 +90,29 @@ describe('expectations', () => {
     expect(() => parseExpectation('errors<=5s')).toThrow(/expected a number/);
   });
 
+  it('splits errors into the detection window of each outage and after its evacuation', () => {
+    const outages = [
+      { atMs: 1000, evacuateMs: 500 },
+      { atMs: 5000, evacuateMs: 0 },
+    ];
+    expect(splitErrors([999, 1000, 1500, 1501, 5000, 5001], outages)).toEqual({
+      duringDetection: 3,
+      afterEvacuation: 3,
+    });
+    expect(splitErrors([2000], [])).toEqual({ duringDetection: 0, afterEvacuation: 1 });
+    // An outage never evacuated: nothing can be said after it, and a gate on it fails.
+    expect(splitErrors([2000], [{ atMs: 1000, evacuateMs: null }])).toEqual({
+      duringDetection: 1,
+      afterEvacuation: null,
+    });
+    expect(
+      evaluate([parseExpectation('errors_after_evacuation=0')], { errors_after_evacuation: null })[0],
+    ).toMatchObject({
+      ok: false,
+      shown: 'not measured in this run',
+    });
+  });
+
   it('fails a gate whose metric was not measured', () => {
     const results = evaluate(
       [parseExpectation('errors=0'), parseExpectation('evacuate<=8s'), parseExpectation('rps>=10')],
@@ -131,7 +156,12 @@ describe('buildReport', () => {
       originFetches: 2,
       cdnIds: ['a', 'b'],
       health: { intervalMs: 1000, fall: 2 },
-      expectations: [parseExpectation('errors=0'), parseExpectation('evacuate<=1s')],
+      expectations: [
+        parseExpectation('errors=0'),
+        parseExpectation('evacuate<=1s'),
+        parseExpectation('errors_after_evacuation=0'),
+        parseExpectation('detection_errors<=1'),
+      ],
     });
     expect(report.manifests).toMatchObject({ requests: 4, errors: 1, blockingReloads: 1, perSecond: 0.4 });
     expect(report.manifests.latencyMs.count).toBe(2);
@@ -140,8 +170,12 @@ describe('buildReport', () => {
       a: { requests: 2, errors: 0, bytes: 2000, share: 0.5 },
       b: { requests: 2, errors: 1, bytes: 1000, share: 0.5 },
     });
+    // The segment error's request was sent at 1195 ms, inside b's detection window (1000-1200 ms);
+    // the manifest error's at 1500 ms, after b was evacuated.
     expect(report.errors).toEqual({
       total: 2,
+      duringDetection: 1,
+      afterEvacuation: 1,
       byKind: { 'manifest:http_503': 1, 'segment:connection_reset': 1 },
     });
     expect(report.origin).toEqual({ fetches: 2, perManifestRequest: 0.5 });
@@ -150,7 +184,10 @@ describe('buildReport', () => {
     expect(report.evacuateBoundMs).toBe(3000);
     expect(report.switches.total).toBe(1);
     expect(report.timeline[1]?.segmentsByCdn).toEqual({ a: 0, b: 1 });
-    expect(report.expectations.map((e) => e.ok)).toEqual([false, true]);
+    expect(report.expectations.map((e) => e.ok)).toEqual([false, true, false, true]);
+    // Every figure printed with its unit.
+    expect(report.expectations.map((e) => e.shown)).toEqual(['2', '200.0 ms', '1', '1']);
+    expect(formatSummary(report)).toContain('PASS  evacuate<=1s  (actual 200.0 ms)');
     expect(report.passed).toBe(false);
   });
 });
