@@ -5,6 +5,7 @@
  * fails, or the server no longer keeps up with the offered rate. Switchyard is pinned to one core
  * and wrk to the other.
  */
+import { profileDir } from './cpu';
 import { BENCH_STREAM } from './playlists';
 import type { BenchContext, BenchSection, SectionResult } from './section';
 import { treeCpuUs } from './lib/proc';
@@ -14,7 +15,7 @@ import { runWrk } from './lib/wrk';
 
 const RELOAD_MS = 2000;
 const P99_LIMIT_MS = 50;
-const STEPS = [10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000];
+const STEPS = [2_500, 5_000, 7_500, 10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000];
 
 export interface ViewerStep {
   readonly viewers: number;
@@ -29,7 +30,11 @@ export interface ViewerStep {
 }
 
 async function ramp(ctx: BenchContext, audio: boolean): Promise<ViewerStep[]> {
-  const sy = await startSwitchyard({ originBase: ctx.origin.base, cpus: ctx.serverCpus });
+  const sy = await startSwitchyard({
+    originBase: ctx.origin.base,
+    cpus: ctx.serverCpus,
+    nodeArgs: process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir()}`] : [],
+  });
   const steps: ViewerStep[] = [];
   try {
     for (const viewers of STEPS) {
