@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import express from 'express';
 import * as HLS from 'hls-parser';
 import pino from 'pino';
-import { parseConfig } from '../src/config/load';
+import { parseConfig } from '../src/configure';
 import { createSwitchyard } from '../src/index';
 import { BENCH_MANIFESTS, CDN_BASE } from './playlists';
 

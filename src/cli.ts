@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { ConfigError, loadConfigFile } from './config/load';
+import { ConfigError, loadConfigFile } from './configure';
 import type { Config } from './config/schema';
 import { createLogger } from './log';
 import { createSwitchyard, DEFAULT_DRAIN_MS } from './server/server';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { loadConfigFile, validateConfig } from './config/load';
+import { loadConfigFile, validateConfig } from './configure';
 import type { Config } from './config/schema';
 import { createLogger } from './log';
 import { packageRoot } from './paths';

@@ -5,7 +5,7 @@
  * on. Exit 0 when it answers 200, 1 otherwise, with one line saying why. The Dockerfile's HEALTHCHECK
  * runs it, so the probe follows `listen.port` instead of an environment variable nothing sets.
  */
-import { loadConfigFile } from './config/load';
+import { loadConfigFile } from './configure';
 import type { Config } from './config/schema';
 
 export const DEFAULT_CONFIG = '/etc/switchyard/config.yaml';

@@ -1,6 +1,6 @@
 /** Public entry points for embedding Switchyard and for custom policies. */
 export { createSwitchyard, type SwitchyardServer } from './server/server';
-export { parseConfig, loadConfigFile, validateConfig, ConfigError } from './config/load';
+export { parseConfig, loadConfigFile, validateConfig, ConfigError } from './configure';
 export type { Config } from './config/schema';
 export { SwitchyardError, ERROR_STATUS, type ErrorCode } from './errors';
 export { PolicyRegistry, builtinPolicies } from './policy/registry';

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/schema';
 import { ConfigWatcher } from '../config/watch';
+import { parseConfig } from '../configure';
 import { HealthMonitor, httpProber } from '../health/monitor';
 import type { PolicyRegistry } from '../policy/registry';
 import { monitoredCdns } from '../server/runtime';
@@ -104,7 +105,7 @@ export class ClusterPrimary {
       this.watcher = new ConfigWatcher(
         this.options.configFile,
         { onConfig: (next) => this.reload(next), onError: (err) => this.reloadFailed(err) },
-        { loadOptions: { policies: this.options.policies } },
+        (text, at) => parseConfig(text, { policies: this.options.policies, ...at }),
       );
       this.watcher.start();
     }

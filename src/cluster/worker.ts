@@ -5,7 +5,7 @@ import type { Config } from '../config/schema';
 import { createLogger } from '../log';
 import { installProcessGuards } from '../server/guards';
 import { createSwitchyard, type SwitchyardServer } from '../server/server';
-import { ClusterStateStore } from '../state/cluster';
+import { ClusterStateStore } from './worker-state';
 import { processChannel, type PrimaryMessage, type WorkerChannel } from './protocol';
 
 export interface RunningWorker {

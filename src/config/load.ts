@@ -4,9 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { SwitchyardError } from '../errors';
 import { didYouMean, knownKeysAt, lineOf, type SchemaLike } from './hints';
-import { cdnPrefix, configSchema, type Config } from './schema';
-import { builtinPolicies, type PolicyRegistry } from '../policy/registry';
-import { createSigner, SigningConfigError } from '../signing';
+import { configSchema, type Config } from './schema';
 
 export interface ConfigIssue {
   /** Dotted path of the field, e.g. "cdns.1.baseUrl"; "" for the whole file. */
@@ -87,11 +85,42 @@ function deepFreeze<T>(value: T): T {
 export interface ConfigLoadOptions {
   /** Where ${VAR} references are looked up; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
-  policies?: PolicyRegistry;
   /** Named in error messages (the file). */
   source?: string;
-  /** Folder that relative policy module paths resolve against (the config file's); default: cwd. */
+  /** Folder that relative module paths resolve against (the config file's); default: cwd. */
   baseDir?: string;
+}
+
+export interface ResolveContext {
+  /** Folder that relative module paths resolve against. */
+  readonly baseDir: string;
+}
+
+/**
+ * A part of the config that only something outside config/ can judge (the policy registry judges
+ * `policy:`, the signers judge `cdns[].auth`). Supplied by the caller (src/configure.ts), so config/
+ * knows no policy or signer implementation. Every resolver's problems join the same one-pass report as
+ * the schema's.
+ */
+export interface ConfigResolver {
+  /**
+   * Judges a schema-valid config: returns it, possibly normalised (module paths made absolute), with
+   * every problem found.
+   */
+  resolve(
+    config: Config,
+    context: ResolveContext,
+  ): { readonly config: Config; readonly issues: readonly ConfigIssue[] };
+  /**
+   * Its checks on a config whose schema failed elsewhere (the substituted, unvalidated object), so the
+   * report still names them; `issues` are the problems found so far (environment and schema), so a
+   * resolver stays quiet about a part already reported. Must not throw on any shape. Omitted: nothing
+   * to say until the schema passes.
+   */
+  checkInvalid?(
+    raw: unknown,
+    context: ResolveContext & { readonly issues: readonly ConfigIssue[] },
+  ): readonly ConfigIssue[];
 }
 
 /** A zod issue as config issues: an unknown key names the key and the nearest allowed one. */
@@ -115,32 +144,20 @@ function schemaIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   return [{ path, message: issue.message }];
 }
 
-/** The policy's own checks (options, CDN ids) on a config whose schema failed elsewhere. */
-function policyIssuesOfRaw(raw: unknown, options: ConfigLoadOptions): ConfigIssue[] {
-  if (raw === null || typeof raw !== 'object') return [];
-  const { policy, cdns } = raw as { policy?: unknown; cdns?: unknown };
-  if (policy === null || typeof policy !== 'object' || !Array.isArray(cdns)) return [];
-  const ids = cdns
-    .map((c: unknown) => (c !== null && typeof c === 'object' ? (c as { id?: unknown }).id : undefined))
-    .filter((id): id is string => typeof id === 'string');
-  try {
-    const resolved = (options.policies ?? builtinPolicies()).resolve(policy, ids, ['policy'], {
-      baseDir: options.baseDir,
-    });
-    return resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  } catch {
-    return [];
-  }
-}
-
 /**
- * Validates a parsed config object; returns a deep-frozen Config or throws ConfigError with every
- * problem found in one pass: unset environment variables, the schema, and the policy's cross-field
- * checks (CDN ids it names) even when the schema failed elsewhere; signers when the rest is valid.
+ * Validates a parsed config object in one pass: ${VAR} substitution, the schema, and each resolver
+ * (src/configure.ts gives the policy's and the signers'). Returns a deep-frozen Config or throws one
+ * ConfigError with every problem found: unset variables, the schema's, and the resolvers' (their checks
+ * on the raw object when the schema failed elsewhere, their full checks when it passed).
  */
-export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): Config {
+export function validateConfigWith(
+  raw: unknown,
+  resolvers: readonly ConfigResolver[],
+  options: ConfigLoadOptions = {},
+): Config {
   const envIssues: ConfigIssue[] = [];
   const substituted = substituteEnv(raw ?? {}, options.env ?? process.env, envIssues);
+  const context: ResolveContext = { baseDir: options.baseDir ?? process.cwd() };
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
     // An unset variable also fails the schema at the same field: report it once, as the variable.
@@ -149,38 +166,25 @@ export function validateConfig(raw: unknown, options: ConfigLoadOptions = {}): C
       ...envIssues,
       ...parsed.error.issues.flatMap(schemaIssues).filter((i) => !envPaths.has(i.path)),
     ];
-    if (!issues.some((i) => i.path === 'policy' || i.path.startsWith('policy.')))
-      issues.push(...policyIssuesOfRaw(substituted, options));
+    for (const resolver of resolvers) {
+      if (resolver.checkInvalid) issues.push(...resolver.checkInvalid(substituted, { ...context, issues }));
+    }
     throw new ConfigError(issues, options.source);
   }
-  const policies = options.policies ?? builtinPolicies();
-  const resolved = policies.resolve(
-    parsed.data.policy,
-    parsed.data.cdns.map((c) => c.id),
-    ['policy'],
-    { baseDir: options.baseDir },
-  );
-  const issues: ConfigIssue[] = [
-    ...envIssues,
-    ...resolved.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  ];
-  let cdns: Config['cdns'] = parsed.data.cdns;
-  try {
-    cdns = resolveSigners(parsed.data, options);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    issues.push(...err.issues);
+  const issues: ConfigIssue[] = [...envIssues];
+  let config: Config = parsed.data;
+  for (const resolver of resolvers) {
+    const resolved = resolver.resolve(config, context);
+    issues.push(...resolved.issues);
+    config = resolved.config;
   }
   if (issues.length > 0) throw new ConfigError(issues, options.source);
-  // Module and file paths come back absolute, so the config means the same from any cwd.
+  // File paths come back absolute, so the config means the same from any cwd (the resolvers do the
+  // same for module paths).
   return deepFreeze({
-    ...parsed.data,
-    cdns,
-    policy: resolved.config as Config['policy'],
-    decisions: withAbsoluteFile(parsed.data.decisions, options.baseDir),
-    ...(parsed.data.rollout === undefined
-      ? {}
-      : { rollout: withAbsolutePaths(parsed.data.rollout, options.baseDir ?? process.cwd()) }),
+    ...config,
+    decisions: withAbsoluteFile(config.decisions, context.baseDir),
+    ...(config.rollout === undefined ? {} : { rollout: withAbsolutePaths(config.rollout, context.baseDir) }),
   });
 }
 
@@ -203,40 +207,12 @@ function withAbsoluteFile(decisions: Config['decisions'], baseDir: string | unde
   };
 }
 
-/**
- * Builds every CDN's signer once for every stream, so a key, a scope or a custom signer module that
- * cannot sign is reported now (by path) rather than on the first playlist; custom signer module
- * paths come back absolute.
- */
-function resolveSigners(config: z.output<typeof configSchema>, options: ConfigLoadOptions): Config['cdns'] {
-  const issues: ConfigIssue[] = [];
-  const baseDir = options.baseDir ?? process.cwd();
-  const cdns = config.cdns.map((cdn, i) => {
-    if (!cdn.auth) return cdn;
-    let auth = cdn.auth;
-    if (auth.module !== undefined) {
-      const spec = auth.module;
-      const absolute = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(baseDir, spec) : spec;
-      auth = { ...auth, module: absolute };
-    }
-    for (const stream of config.streams) {
-      try {
-        createSigner(auth, { streamId: stream.id, streamPrefix: cdnPrefix(cdn, stream.id) }, baseDir);
-      } catch (err) {
-        const at = err instanceof SigningConfigError ? err.path : ['module'];
-        const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-        issues.push({ path: ['cdns', i, 'auth', ...at].join('.'), message });
-        break;
-      }
-    }
-    return { ...cdn, auth };
-  });
-  if (issues.length > 0) throw new ConfigError(issues, options.source);
-  return cdns;
-}
-
 /** Parses YAML text (JSON is YAML too) and validates it; every problem carries its line. */
-export function parseConfig(text: string, options: ConfigLoadOptions = {}): Config {
+export function parseConfigWith(
+  text: string,
+  resolvers: readonly ConfigResolver[],
+  options: ConfigLoadOptions = {},
+): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
@@ -250,7 +226,7 @@ export function parseConfig(text: string, options: ConfigLoadOptions = {}): Conf
     );
   }
   try {
-    return validateConfig(doc.toJS({ maxAliasCount: 100 }), options);
+    return validateConfigWith(doc.toJS({ maxAliasCount: 100 }), resolvers, options);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(
@@ -265,9 +241,11 @@ export function parseConfig(text: string, options: ConfigLoadOptions = {}): Conf
   }
 }
 
-export async function loadConfigFile(
+/** Reads a config file and validates it; relative paths in it resolve against its folder. */
+export async function loadConfigFileWith(
   file: string,
-  options: Pick<ConfigLoadOptions, 'env' | 'policies'> = {},
+  resolvers: readonly ConfigResolver[],
+  options: Pick<ConfigLoadOptions, 'env'> = {},
 ): Promise<Config> {
   let text: string;
   try {
@@ -275,5 +253,9 @@ export async function loadConfigFile(
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }], file);
   }
-  return parseConfig(text, { ...options, source: file, baseDir: path.dirname(path.resolve(file)) });
+  return parseConfigWith(text, resolvers, {
+    ...options,
+    source: file,
+    baseDir: path.dirname(path.resolve(file)),
+  });
 }

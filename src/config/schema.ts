@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from './duration';
+import { duration } from '../duration';
 import { authSchema } from '../signing/config';
 import { fraction } from './fraction';
 import { DEFAULT_MANIFEST_LIMITS } from '../manifest/limits';

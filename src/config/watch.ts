@@ -1,7 +1,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, parseConfig, type loadConfigFile } from './load';
+import { ConfigError } from './load';
 import type { Config } from './schema';
 
 export interface ConfigWatcherEvents {
@@ -28,13 +28,17 @@ export class ConfigWatcher {
   constructor(
     private readonly file: string,
     private readonly events: ConfigWatcherEvents,
+    /**
+     * Validates the text read (src/configure.ts parseConfig with the server's registries); `source` and
+     * `baseDir` are the file's, for messages and relative paths.
+     */
+    private readonly parse: (text: string, at: { source: string; baseDir: string }) => Config,
     private readonly options: {
       debounceMs?: number;
       /** Time between the two reads that must agree (default 100 ms). */
       settleMs?: number;
       /** Reads that may disagree in a row (a file still being written) before the reload is given up. */
       maxUnsettled?: number;
-      loadOptions?: Parameters<typeof loadConfigFile>[1];
     } = {},
   ) {}
 
@@ -105,11 +109,7 @@ export class ConfigWatcher {
       if (!force && first !== undefined && first === this.lastText) return;
       const text = await this.settledText();
       if (!force && text === this.lastText) return;
-      config = parseConfig(text, {
-        ...this.options.loadOptions,
-        source: this.file,
-        baseDir: path.dirname(path.resolve(this.file)),
-      });
+      config = this.parse(text, { source: this.file, baseDir: path.dirname(path.resolve(this.file)) });
       this.lastText = text;
     } catch (err) {
       this.events.onError(err as Error);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/duration';
+import { parseDuration } from '../duration';
 import { readDecisionFiles, readDecisionLines, type ReadResult } from './read';
 import { readRedisStream } from './redis-sink';
 import { formatSummary, SummaryBuilder } from './summary';

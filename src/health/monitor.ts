@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { lagTolerantDeadline } from './deadline';
-import type { CdnView } from '../policy/types';
+import type { CdnView } from '../cdn-view';
 import { cmsdFromHeaders, type CmsdReading } from '../qoe/cmsd';
 
 export interface ProbeSettings {

@@ -4,7 +4,7 @@
  * on ephemeral ports. The run talks to them only over HTTP, as it would to a deployment.
  */
 import pino from 'pino';
-import { validateConfig } from '../config/load';
+import { validateConfig } from '../configure';
 import { createSwitchyard } from '../server/server';
 import { startCdn, startOrigin, type FixtureCdn } from '../../fixtures/servers';
 

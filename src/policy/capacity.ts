@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { unknownCdns } from './check';
-import { duration } from '../config/duration';
+import { duration } from '../duration';
 import { candidates, rankForSession } from './weighted';
 import type {
   CdnId,

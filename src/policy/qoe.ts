@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { duration } from '../config/duration';
+import { duration } from '../duration';
 import { DEFAULT_GEO_HEADERS, geoOf } from '../qoe/geo';
 import { clientCmcd, type CmcdValue } from './cmcd';
 import { candidates, rendezvousRank } from './weighted';

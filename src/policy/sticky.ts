@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/duration';
+import { duration } from '../duration';
 import { MAX_HANDOFFS, type SessionMemory } from '../state/session-memory';
 import type { CdnSelectionPolicy, PolicyEvent, PolicyFactory, Selection, SelectionRequest } from './types';
 

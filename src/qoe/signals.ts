@@ -1,4 +1,4 @@
-import type { CdnId } from '../policy/types';
+import type { CdnId } from '../cdn-view';
 
 /**
  * One observation of delivery quality for one session, whatever carried it: a CMCD payload on a

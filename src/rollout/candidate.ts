@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseConfig } from '../config/load';
+import { ConfigError, parseConfig } from '../configure';
 import type { Config } from '../config/schema';
 import type { PolicyRegistry } from '../policy/registry';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ConfigError, parseConfig } from '../config/load';
+import { ConfigError, parseConfig } from '../configure';
 import type { Config } from '../config/schema';
 import { SwitchyardError } from '../errors';
 import { renderWhatifHtml } from '../whatif/html';

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema';
 import { ConfigWatcher } from '../config/watch';
+import { parseConfig } from '../configure';
 import { createApp } from './app';
 import { handleManifestRequest } from './manifest-handler';
 import { sendError } from './http-errors';
@@ -123,7 +124,7 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
           onConfig: (next) => runtime.reload(next),
           onError: (err) => runtime.reloadFailed(err),
         },
-        { loadOptions: { policies: runtime.policies } },
+        (text, at) => parseConfig(text, { policies: runtime.policies, ...at }),
       );
       watcher.start();
       return watcher;

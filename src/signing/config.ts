@@ -3,7 +3,7 @@
  * it takes, which it needs, and the format of every key) so `check-config` names each problem by path.
  */
 import { z } from 'zod';
-import { duration } from '../config/duration';
+import { duration } from '../duration';
 import { checkAkamaiAclEntry, checkAkamaiKey } from './akamai';
 import { checkKeyPairId, parseRsaPrivateKey } from './cloudfront';
 import { checkCloudflareKey } from './cloudflare';

@@ -8,7 +8,6 @@ import { RedisStateStore } from './redis';
 import type { StateStore } from './types';
 
 export type { InstanceInfo, StateStatus, StateStore } from './types';
-export { ClusterStateStore } from './cluster';
 export { configHash } from './fleet';
 export { MemoryStateStore } from './memory';
 export { RedisStateStore } from './redis';

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load';
-import { parseDuration } from '../config/duration';
+import { loadConfigFile } from '../configure';
+import { parseDuration } from '../duration';
 import type { DecisionRecord } from '../decisions/record';
 import { readDecisionFiles } from '../decisions/read';
 import { builtinPolicies } from '../policy/registry';

@@ -2,7 +2,7 @@
  * The what-if report as one self-contained page (inline CSS and SVG, no script, nothing fetched), like
  * the load-test report: attach it to the change request.
  */
-import { COLOURS, escapeHtml, svgChart } from '../loadtest/html';
+import { COLOURS, escapeHtml, svgChart } from '../html-chart';
 import type { WhatifReport } from './report';
 
 function row(cells: readonly (string | number)[], head = false): string {

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseConfig } from '../../src/config/load';
+import { parseConfig } from '../../src/configure';
 import type { Config } from '../../src/config/schema';
 import { startStack, get, type Stack } from '../helpers/stack';
 

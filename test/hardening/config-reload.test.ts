@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { validateConfig } from '../../src/config/load';
+import { parseConfig, validateConfig } from '../../src/configure';
 import type { Config } from '../../src/config/schema';
 import { ConfigWatcher } from '../../src/config/watch';
 import { get, startStack, TEST_SECRET, waitFor, type Stack } from '../helpers/stack';
@@ -36,6 +36,7 @@ test('a file written in two steps is applied once, whole: never the half that is
   const watcher = new ConfigWatcher(
     file,
     { onConfig: (c) => applied.push(c), onError: (e) => errors.push(e) },
+    (text, at) => parseConfig(text, at),
     { debounceMs: 50, settleMs: SETTLE_MS },
   );
   watcher.start();
@@ -64,6 +65,7 @@ test('a file that keeps changing is not applied; the error says to write and ren
   const watcher = new ConfigWatcher(
     file,
     { onConfig: (c) => applied.push(c), onError: (e) => errors.push(e) },
+    (text, at) => parseConfig(text, at),
     { debounceMs: 10_000, settleMs: 20, maxUnsettled: 3 },
   );
   watcher.start();

@@ -2,7 +2,7 @@
  * Not an open proxy (private addresses refused on the address actually connected), the per-origin
  * circuit breaker and concurrency limit, and /metrics counters moving with what happened.
  */
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import { isPrivateAddress } from '../../src/origin/address';
 import { CircuitBreaker } from '../../src/origin/breaker';
 import { OriginClient } from '../../src/origin/client';

@@ -4,7 +4,7 @@
  * already uses (measured with process.memoryUsage()), so the shedding is certain, then raised again by
  * a reload. Viewers already playing keep their cached playlists meanwhile.
  */
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import { get, startStack, type Stack } from '../helpers/stack';
 import { metricValue } from './support';
 

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import type { Config } from '../../src/config/schema';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
 import { startCdn, startOrigin, type FixtureCdn, type FixtureOrigin } from '../../fixtures/servers';
@@ -26,6 +26,8 @@ export interface StackOptions {
   health?: Record<string, unknown>;
   /** Switchyard's logger (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** Switchyard's clock (RuntimeOptions.now); default Date.now. */
+  now?: () => number;
 }
 
 /** The fixture origin, fixture CDNs and a real Switchyard on 127.0.0.1, all on ephemeral ports. */
@@ -56,7 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const config = validateConfig(raw, { env: {} });
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const server = createSwitchyard(config, { logger });
+  const server = createSwitchyard(config, { logger, ...(options.now ? { now: options.now } : {}) });
   const url = await server.listen();
   return {
     origin,

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
 import { playlistUris, TEST_SECRET } from '../helpers/stack';
 

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { loadConfigFile } from '../../src/config/load';
+import { loadConfigFile } from '../../src/configure';
 import { healthUrl } from '../../src/healthcheck';
 import { createSwitchyard } from '../../src/server/server';
 import { REPO_ROOT } from '../helpers/corpus';

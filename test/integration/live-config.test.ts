@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { loadConfigFile } from '../../src/config/load';
+import { loadConfigFile } from '../../src/configure';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
 import { startCdn, startOrigin, type FixtureCdn, type FixtureOrigin } from '../../fixtures/servers';
 import { get, waitFor } from '../helpers/stack';

@@ -1,4 +1,4 @@
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import { get, startStack, type Stack } from '../helpers/stack';
 
 /**

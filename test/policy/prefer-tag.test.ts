@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseConfig, ConfigError } from '../../src/config/load';
+import { parseConfig, ConfigError } from '../../src/configure';
 import { builtinPolicies } from '../../src/policy/registry';
 import { cdn, request } from './helpers';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { validateConfig, ConfigError } from '../../src/config/load';
+import { validateConfig, ConfigError } from '../../src/configure';
 import { builtinPolicies } from '../../src/policy/registry';
 import { createPolicyState } from '../../src/state/policy-state';
 import { baseConfig, build, cdn, issues, request } from './helpers';

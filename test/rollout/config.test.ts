@@ -1,4 +1,4 @@
-import { ConfigError, validateConfig } from '../../src/config/load';
+import { ConfigError, validateConfig } from '../../src/configure';
 import { parseFraction } from '../../src/config/fraction';
 
 const base = {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import type { RolloutConfig } from '../../src/config/schema';
 import { QoeSignalBus } from '../../src/qoe/signals';
 import type { Candidate } from '../../src/rollout/candidate';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import type { Prober } from '../../src/health/monitor';
 import { httpProber } from '../../src/health/monitor';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';

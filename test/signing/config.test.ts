@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, validateConfig } from '../../src/config/load';
+import { ConfigError, validateConfig } from '../../src/configure';
 import { createSigner } from '../../src/signing';
 
 const base = (auth: Record<string, unknown>) => ({

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigError,
-  loadConfigFile,
-  parseConfig,
   substituteEnv,
-  validateConfig,
+  validateConfigWith,
   type ConfigIssue,
+  type ConfigResolver,
 } from '../../src/config/load';
-import { duration, parseDuration } from '../../src/config/duration';
+import { loadConfigFile, parseConfig, validateConfig } from '../../src/configure';
+import { duration, parseDuration } from '../../src/duration';
 import { RESERVED_STREAM_IDS } from '../../src/config/schema';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -229,6 +229,56 @@ describe('validateConfig', () => {
   test('every issue is reported at once', () => {
     const cfg = { ...minimal(), secrets: ['short'], listen: { port: 70000 } };
     expect(paths(() => validateConfig(cfg, { env: {} })).sort()).toEqual(['listen.port', 'secrets.0']);
+  });
+
+  test("policy and signer problems join the schema's in the one report", () => {
+    // Schema-valid: the policy's unknown CDN and the signer module that cannot load, both at once.
+    const cfg = {
+      ...minimal(),
+      policy: { type: 'failover', order: ['b', 'zz'] },
+      cdns: [
+        { id: 'a', baseUrl: 'https://cdn-a.example.com/', auth: { module: './no-such-signer.js' } },
+        { id: 'b', baseUrl: 'https://cdn-b.example.com/' },
+      ],
+    };
+    expect(paths(() => validateConfig(cfg, { env: {} }))).toEqual(['policy.order.1', 'cdns.0.auth.module']);
+    // A schema problem elsewhere: the policy's own check still reports beside it.
+    expect(paths(() => validateConfig({ ...cfg, listen: { port: 70000 } }, { env: {} }))).toEqual([
+      'listen.port',
+      'policy.order.1',
+    ]);
+    // ...but not twice when the schema already faulted policy: itself.
+    expect(paths(() => validateConfig({ ...cfg, policy: {} }, { env: {} }))).toEqual(['policy']);
+  });
+
+  test('config/ runs the resolvers it is given, every one, into one report', () => {
+    const seen: string[] = [];
+    const resolver = (name: string): ConfigResolver => ({
+      resolve(config) {
+        seen.push(`resolve ${name}`);
+        return { config, issues: [{ path: name, message: `${name} says no` }] };
+      },
+      checkInvalid(_raw, { issues }) {
+        seen.push(`check ${name} after ${issues.length}`);
+        return [{ path: name, message: `${name} says no` }];
+      },
+    });
+    expect(paths(() => validateConfigWith(minimal(), [resolver('x'), resolver('y')], { env: {} }))).toEqual([
+      'x',
+      'y',
+    ]);
+    expect(seen).toEqual(['resolve x', 'resolve y']);
+    seen.length = 0;
+    expect(
+      paths(() =>
+        validateConfigWith({ ...minimal(), secrets: [] }, [resolver('x'), resolver('y')], { env: {} }),
+      ),
+    ).toEqual(['secrets', 'x', 'y']);
+    expect(seen).toEqual(['check x after 1', 'check y after 2']);
+    // No resolvers: the schema alone, and nothing of policy: is judged.
+    expect(validateConfigWith({ ...minimal(), policy: { type: 'nope' } }, [], { env: {} }).policy).toEqual({
+      type: 'nope',
+    });
   });
 
   test('missing sections', () => {

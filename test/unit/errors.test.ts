@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ConfigError, validateConfig } from '../../src/config/load';
+import { ConfigError, validateConfig } from '../../src/configure';
 import { ERROR_STATUS, SwitchyardError, toSwitchyardError, type ErrorCode } from '../../src/errors';
 import { sendError } from '../../src/server/http-errors';
 import { SigningConfigError } from '../../src/signing';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import type { Config } from '../../src/config/schema';
 import type { DecisionRecord } from '../../src/decisions/record';
 import { builtinPolicies } from '../../src/policy/registry';

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
-import type { HealthSnapshot, PrimaryMessage, WorkerChannel } from '../cluster/protocol';
-import type { SessionMemoryOptions } from './session-memory';
+import type { HealthSnapshot, PrimaryMessage, WorkerChannel } from './protocol';
+import type { SessionMemoryOptions } from '../state/session-memory';
 import { QoeAggregates } from '../qoe/aggregate';
-import { FleetLedger, FleetShare, SharedSessionMemory } from './fleet';
-import type { InstanceInfo, StateStatus, StateStore } from './types';
+import { FleetLedger, FleetShare, SharedSessionMemory } from '../state/fleet';
+import type { InstanceInfo, StateStatus, StateStore } from '../state/types';
 
 /** How often a worker sends what changed (selections, volume, sessions) to the primary. */
 const SYNC_INTERVAL_MS = 250;
