@@ -83,9 +83,11 @@ per CDN, the last switch and why.
 
 const FIXTURES_HELP = `Usage: switchyard fixtures [options]
 
-Only the fixture world: the fixture origin and fixture CDNs (pull-through edges with a control API,
-README "Fixtures"), for a Switchyard configured separately (deploy/compose.yaml runs it this way).
-Runs until SIGTERM/SIGINT.
+Only the fixture world: the fixture origin and fixture CDNs (pull-through edges), for a Switchyard
+configured separately (deploy/compose.yaml runs it this way). Runs until SIGTERM/SIGINT. Each CDN
+takes faults on its control API: POST <cdn>/__fixture/mode with {"kind":"down"}, {"kind":"up"},
+{"kind":"status","status":503}, {"kind":"slow","delayMs":800} or {"kind":"errors","rate":0.4};
+POST <cdn>/__fixture/cmsd with {"duress":true}. The rest: fixtures/README.md in the repository.
 
   --host H              address to bind (default 127.0.0.1; 0.0.0.0 in a container)
   --ports O,A,B         ports of the origin and of each CDN (default 9000,9101,9102)

@@ -20,6 +20,7 @@ from → to, and the most frequent reasons. Rotated files (FILE.1, FILE.2, …) 
   --count N        most stream entries read (default 1000000)
   --bucket D       time per row of the share table, e.g. 10s, 1m, 1h (default: at most 24 rows)
   --json           the summary as JSON
+  --help, -h       this text
 
 Exit codes: 0 ok, 2 usage error or unreadable input.
 `;

@@ -31,7 +31,7 @@ ports) and stops them at the end. It stops by itself after --duration.
   --origin URL         the fixture origin of an external run (origin fetches from its log)
   --expect EXPR        a gate, e.g. "errors_after_evacuation=0", "evacuate<=8s", "p99<50ms",
                        "origin_ratio<=0.05", "lost=0"; repeatable; the exit code is 1 when one fails
-                       (metrics: ${'${'}Object.keys(METRICS).join(', ')})
+                       (every gate metric is listed below)
   --mode M             embedded stack: rewrite | redirect | steering delivery (default rewrite)
   --failover F         embedded stack: auto | manifest | none in-manifest fallbacks (default auto:
                        ranked BaseURLs for DASH, none for HLS); players move to a fallback at a
@@ -39,6 +39,7 @@ ports) and stops them at the end. It stops by itself after --duration.
   --report FILE.json   write the JSON report
   --html FILE.html     write a self-contained HTML report with charts
   --quiet              no progress line
+  --help, -h           this text
 
 Gate metrics (durations take ms or s, e.g. 250ms, 8s):
 ${Object.entries(METRICS)

@@ -29,6 +29,7 @@ or has no healthy CDN. The same log and configs always give the same report.
   --bucket D        share-over-time bucket, e.g. 1m (default: at most 48 buckets)
   --html FILE       write a self-contained HTML report with charts
   --json FILE       write the report as JSON
+  --help, -h        this text
 
 Exit codes: 0 no problem found, 1 the candidate errs or has no healthy CDN on some request,
 2 usage error, invalid config or unreadable log.

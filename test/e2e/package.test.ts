@@ -101,6 +101,14 @@ test('check-config passes a config beside its custom policy module, outside any 
     path.join(installed, 'examples', 'policies', 'prefer-tag.js'),
     path.join(etc, 'policies', 'prefer-tag.js'),
   );
+  // A custom URL signer beside it too: plain CommonJS, node:crypto only.
+  mkdirSync(path.join(etc, 'signers'));
+  writeFileSync(
+    path.join(etc, 'signers', 'edge.js'),
+    `const { createHmac } = require('node:crypto');
+     exports.signer = { create(options) { return { params: ['t'],
+       sign(target, times) { return 't=' + times.expires + '-' + createHmac('sha256', options.key).update(target.path).digest('hex'); } }; } };`,
+  );
   writeFileSync(
     path.join(etc, 'config.yaml'),
     [
@@ -108,7 +116,10 @@ test('check-config passes a config beside its custom policy module, outside any 
       "secrets: ['a-secret-of-at-least-32-characters-0123']",
       'streams: [{ id: live, origin: https://origin.example/live/ }]',
       'cdns:',
-      '  - { id: eu1, baseUrl: https://eu.cdn.example/, tags: { region: EU } }',
+      '  - id: eu1',
+      '    baseUrl: https://eu.cdn.example/',
+      '    tags: { region: EU }',
+      "    auth: { module: ./signers/edge.js, options: { key: 'edge-key-0123456789' } }",
       '  - { id: us1, baseUrl: https://us.cdn.example/, tags: { region: US } }',
       'policy: { module: ./policies/prefer-tag.js, options: { header: x-viewer-region, threshold: 0.1 } }',
       '',
@@ -117,7 +128,20 @@ test('check-config passes a config beside its custom policy module, outside any 
   const ok = await run(process.execPath, [bin(), 'check-config', path.join(etc, 'config.yaml')], {
     cwd: tmp,
   });
-  expect(ok.stdout).toMatch(/prefer-tag|ok/i);
+  expect(ok.stdout).toMatch(/: ok \(1 stream\(s\), 2 CDN\(s\), policy module prefer-tag\.js\)/);
+  // A signer module that is not there is an error with its path: the one above was really loaded.
+  writeFileSync(
+    path.join(etc, 'nosigner.yaml'),
+    readFileSync(path.join(etc, 'config.yaml'), 'utf8').replace('./signers/edge.js', './signers/none.js'),
+  );
+  const nosigner = await run(process.execPath, [bin(), 'check-config', path.join(etc, 'nosigner.yaml')], {
+    cwd: tmp,
+  }).then(
+    () => undefined,
+    (err: { code: number; stderr: string }) => err,
+  );
+  expect(nosigner?.code).toBe(2);
+  expect(nosigner?.stderr).toMatch(/cdns\.0\.auth\.module: /);
   // A bad option of the module is found through the module's own schema, with its path.
   writeFileSync(
     path.join(etc, 'bad.yaml'),
@@ -131,6 +155,29 @@ test('check-config passes a config beside its custom policy module, outside any 
   );
   expect(bad?.code).not.toBe(0);
   expect(`${bad?.stdout ?? ''}${bad?.stderr ?? ''}`).toMatch(/policy\.options\.threshold/);
+});
+
+test("the README's library example runs as printed from the installed package", async () => {
+  // The first js block of "Using Switchyard as a library", word for word but for its addresses: port
+  // 0 instead of 8080, and the example hosts on loopback (nothing may leave this machine).
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Using Switchyard as a library'));
+  const example = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  expect(example).toContain("require('switchyard')");
+  expect(example).toContain('createSwitchyard(');
+  const local = example
+    .replace('port: 8080', 'port: 0')
+    .replace(/https:\/\/([a-z.-]+\.example)\//g, 'http://127.0.0.1:9/$1/');
+  expect(local).not.toBe(example);
+  // It prints its URL once listening; then close it, as its last comment says.
+  const script = `${local}
+    const log = console.log;
+    console.log = (...args) => { log(...args); server.close().then(() => process.exit(0)); };`;
+  const { stdout } = await run(process.execPath, ['-e', script], {
+    cwd: app,
+    env: { ...process.env, SWITCHYARD_SECRET: 'readme-example-secret-0123456789' },
+  });
+  expect(stdout).toMatch(/^serving on http:\/\/127\.0\.0\.1:\d+\/$/m);
 });
 
 test('the library: createSwitchyard serves /healthz; z and definePolicy are exported', async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -41,6 +41,22 @@ test('check-config accepts the shipped examples', () => {
   expect(canary.stderr).toBe('');
   expect(canary.stdout).toContain('rollout candidate examples/canary/candidate.yaml: ok (policy cost)');
   expect(run(['check-config', 'examples/canary/candidate.yaml']).status).toBe(0);
+});
+
+test('check-config passes every example config the repository ships, not only the ones named here', () => {
+  const examples = path.join(__dirname, '..', '..', 'examples');
+  const files = (readdirSync(examples, { recursive: true }) as string[])
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join('examples', f))
+    .sort();
+  expect(files).toEqual(
+    expect.arrayContaining(['examples/config.yaml', 'examples/demo.yaml', 'examples/qoe-demo.yaml']),
+  );
+  const results = files.map((f) => {
+    const res = run(['check-config', f], { SWITCHYARD_SECRET: 'x'.repeat(32) });
+    return { f, status: res.status, stderr: res.stderr };
+  });
+  expect(results).toEqual(files.map((f) => ({ f, status: 0, stderr: '' })));
 });
 
 test('check-config validates a rollout candidate against the live config', () => {

@@ -87,16 +87,18 @@ function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   });
 }
 
+/** Every subcommand the CLI dispatches (src/cli.ts `main`). */
+const COMMANDS = ['serve', 'demo', 'fixtures', 'check-config', 'loadtest', 'decisions', 'whatif'];
+
 describe('--help', () => {
   test('the top-level help names every command and says HLS and DASH', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/HLS and DASH/);
-    for (const cmd of ['serve', 'demo', 'fixtures', 'check-config', 'loadtest'])
-      expect(help.stdout).toContain(`switchyard ${cmd}`);
+    for (const cmd of COMMANDS) expect(help.stdout).toContain(`switchyard ${cmd}`);
   });
 
-  test.each(['serve', 'demo', 'fixtures', 'check-config', 'loadtest'])('switchyard %s --help', (cmd) => {
+  test.each(COMMANDS)('switchyard %s --help', (cmd) => {
     for (const flag of ['--help', '-h']) {
       const res = run([cmd, flag]);
       expect({ cmd, flag, status: res.status, stderr: res.stderr }).toEqual({
@@ -106,6 +108,10 @@ describe('--help', () => {
         stderr: '',
       });
       expect(res.stdout).toMatch(new RegExp(`[Uu]sage:\\s*switchyard ${cmd}`));
+      // Help text is built from template literals: no code may reach the reader unexpanded (the
+      // config's own `${VAR}` and `${VAR:-default}` syntax is documentation, not a placeholder).
+      const unexpanded = res.stdout.match(/\$\{[^}\n]*[(.'][^}\n]*\}?/g) ?? [];
+      expect({ cmd, unexpanded }).toEqual({ cmd, unexpanded: [] });
     }
   });
 });
