@@ -5,7 +5,8 @@
  */
 import { SwitchyardError } from '../errors';
 import type { BlockingEdge } from '../manifest/hls';
-import { queryParam } from '../url';
+import { originMaxAge } from '../manifest/load';
+import { queryParam, withoutQueryParam } from '../url';
 
 export interface BlockingDirectives {
   readonly msn: number;
@@ -29,6 +30,85 @@ export function blockingDirectives(query: string): BlockingDirectives | undefine
   if (!INDEX.test(msn)) throw invalid('_HLS_msn is not a non-negative integer');
   if (part !== undefined && !INDEX.test(part)) throw invalid('_HLS_part is not a non-negative integer');
   return { msn: Number(msn), part: part === undefined ? undefined : Number(part) };
+}
+
+/** The delivery directives of RFC 8216bis §6.2.5 as they appear in a playlist request's query. */
+const DIRECTIVES = ['_HLS_msn', '_HLS_part', '_HLS_skip'] as const;
+
+/** Whether a query carries any delivery directive (blocking or delta update). */
+export function hasDirectives(query: string): boolean {
+  return query.includes('_HLS_') && DIRECTIVES.some((d) => queryParam(query, d) !== undefined);
+}
+
+/**
+ * `url` without its delivery directives: the plain playlist they were asked of (its other query
+ * parameters, in their order, stay).
+ */
+export function withoutDirectives(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  let query = url.slice(q + 1);
+  for (const d of DIRECTIVES) query = withoutQueryParam(query, d);
+  return url.slice(0, q) + (query === '' ? '' : '?' + query);
+}
+
+/**
+ * Whether a playlist `edge` already holds what the directives wait for: segment `msn` (or a later
+ * one), or part `part` of the segment in progress after `msn - 1`. A part index past the parts
+ * listed so far is not there yet.
+ */
+export function satisfiedBy(d: BlockingDirectives, edge: BlockingEdge): boolean {
+  if (edge.lastMsn >= d.msn) return true;
+  return d.part !== undefined && edge.lastMsn + 1 === d.msn && edge.partsInProgress > d.part;
+}
+
+/**
+ * How long an origin's answer to a blocking reload stays fresh in Switchyard's cache. Its URL names
+ * what it waited for, and an answer that holds it answers every later request with the same
+ * directives (RFC 8216bis §6.2.5.2 asks for a playlist that contains the segment or part, not for
+ * the newest one): so identical blocking reloads share one origin request for a target duration,
+ * not for the half part target of a plain reload, and never longer than the origin's max-age. An
+ * answer that does not hold it (an origin that ignores the directives) keeps the plain TTL.
+ */
+export function blockingAnswerTtl(
+  d: BlockingDirectives,
+  edge: BlockingEdge | undefined,
+  plainTtlMs: number,
+  originMaxAgeMs: number | undefined,
+): number {
+  if (edge === undefined || !satisfiedBy(d, edge)) return plainTtlMs;
+  const ttl = Math.max(plainTtlMs, Math.round(edge.targetDuration * 1000));
+  return originMaxAgeMs === undefined ? ttl : Math.min(ttl, originMaxAgeMs);
+}
+
+/**
+ * The TTL of a playlist cached under `url`: blockingAnswerTtl when `url` is a blocking reload (its
+ * directives were checked before it was fetched), else `ttlMs` as it is.
+ */
+export function cachedAnswerTtl(
+  url: string,
+  edge: BlockingEdge | undefined,
+  ttlMs: number,
+  cacheControl: string | undefined,
+): number {
+  const q = url.indexOf('?');
+  if (q < 0) return ttlMs;
+  let d: BlockingDirectives | undefined;
+  try {
+    d = blockingDirectives(url.slice(q + 1));
+  } catch {
+    return ttlMs;
+  }
+  return d === undefined ? ttlMs : blockingAnswerTtl(d, edge, ttlMs, originMaxAge(cacheControl));
+}
+
+/**
+ * Directives apply only to a playlist that is still live: one with EXT-X-ENDLIST (or of type VOD)
+ * has nothing to wait for or skip, so the server ignores them and answers the whole playlist at once
+ * (RFC 8216bis §6.2.5). A master is not live either.
+ */
+export function directivesApply(info: { readonly live: boolean }): boolean {
+  return info.live;
 }
 
 /** Parts a blocking request may run ahead of the playlist: 3 s of parts when parts are under 1 s, else 3. */

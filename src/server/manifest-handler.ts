@@ -6,14 +6,16 @@ import type { RouteKind } from '../metrics';
 import type { StreamConfig } from '../config/schema';
 import { hash53 } from '../policy/hash';
 import type { SessionClaims } from '../session/token';
-import { withoutQueryParam } from '../url';
 import type { DecisionInput } from './decide';
 import { deliveryModeOf, type Choice, type DeliveryMode, type ManifestJob } from './delivery';
 import {
   blockingDirectives,
   checkDirectives,
+  directivesApply,
+  hasDirectives,
   holdAtMost,
   holdLimitMs,
+  withoutDirectives,
   type BlockingDirectives,
 } from './blocking';
 import { mayAnswer } from './connections';
@@ -120,9 +122,9 @@ export function handleManifestRequest(runtime: Runtime, req: IncomingMessage, re
     // Cache hits are answered synchronously; misses, stale copies and blocking reloads wait.
     const request = prepareManifest(runtime, state, route, req);
     exchange.session = request.claims?.sid;
-    const fresh = request.blocking
-      ? undefined
-      : runtime.cache.peekFresh(request.originUrl, request.stream.origin);
+    const fresh =
+      (request.blocking ? undefined : runtime.cache.peekFresh(request.originUrl, request.stream.origin)) ??
+      completePlaylist(runtime, request);
     // Over the heap budget, viewers already playing keep their cached playlists; new sessions and
     // anything that needs the origin (a fetch, a parse, a held reload) come back later.
     if ((route.kind === 'new' || !fresh) && runtime.heap.over()) {
@@ -227,6 +229,8 @@ interface ManifestRequest {
   readonly claims: SessionClaims | undefined;
   readonly originUrl: string;
   readonly blocking: boolean;
+  /** The origin URL without its delivery directives, when the request carries any. */
+  readonly plainUrl: string | undefined;
   /** LL-HLS delivery directives of a blocking reload. */
   readonly directives: BlockingDirectives | undefined;
   /** The client's address: blocking reloads are capped per address. */
@@ -251,7 +255,28 @@ function prepareManifest(
   const query = originQuery(route.query, stream.originQuery);
   const originUrl = stream.origin + route.path + (query === '' ? '' : '?' + query);
   const blocking = directives !== undefined;
-  return { stream, claims, originUrl, blocking, directives, client: req.socket.remoteAddress ?? '' };
+  const plainUrl = hasDirectives(query) ? withoutDirectives(originUrl) : undefined;
+  return {
+    stream,
+    claims,
+    originUrl,
+    blocking,
+    plainUrl,
+    directives,
+    client: req.socket.remoteAddress ?? '',
+  };
+}
+
+/**
+ * The playlist a request with delivery directives names, when Switchyard holds a fresh copy of it
+ * that is complete (EXT-X-ENDLIST, VOD): the directives do not apply to it, so it is the answer, at
+ * once, with no origin request and no cache entry of its own (RFC 8216bis §6.2.5).
+ */
+function completePlaylist(runtime: Runtime, request: ManifestRequest): Cached<ParsedManifest> | undefined {
+  if (request.plainUrl === undefined) return undefined;
+  const plain = runtime.cache.peekAny(request.plainUrl, request.stream.origin);
+  if (plain === undefined || plain.stale || directivesApply(plain.value.info)) return undefined;
+  return runtime.cache.peekFresh(request.plainUrl, request.stream.origin);
 }
 
 /**
@@ -284,10 +309,7 @@ async function loadBlocking(
   directives: BlockingDirectives,
   partition: string,
 ): Promise<Cached<ParsedManifest>> {
-  const q = request.originUrl.indexOf('?');
-  let query = request.originUrl.slice(q + 1);
-  for (const directive of ['_HLS_msn', '_HLS_part', '_HLS_skip']) query = withoutQueryParam(query, directive);
-  const plain = request.originUrl.slice(0, q) + (query === '' ? '' : '?' + query);
+  const plain = request.plainUrl ?? withoutDirectives(request.originUrl);
   // Where the playlist ends now: a copy younger than a target duration, else the plain playlist.
   const known = runtime.cache.peekAny(plain, partition);
   const fresh =
@@ -295,6 +317,9 @@ async function loadBlocking(
     runtime.now() - known.fetchedAt <= known.value.info.blockingEdge.targetDuration * 1000
       ? known
       : await runtime.cache.get(plain, { partition });
+  // A complete playlist (EXT-X-ENDLIST) has nothing to wait for: the directives are ignored and it is
+  // the answer at once (RFC 8216bis §6.2.5), never a 400 for an msn past its end nor a held request.
+  if (!directivesApply(fresh.value.info)) return fresh;
   const edge = fresh.value.info.blockingEdge;
   if (edge !== undefined) checkDirectives(directives, edge);
   const holdMs = edge !== undefined ? holdLimitMs(edge) : BLOCKING_HOLD_MS;

@@ -17,7 +17,7 @@ import { ACTIVE_SESSION_WINDOW_MS, Metrics, reasonKind, type QoeRow } from '../m
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
 import type { CdnView } from '../policy/types';
-import { PerClientLimit } from './blocking';
+import { cachedAnswerTtl, PerClientLimit } from './blocking';
 import { CdnSigners } from '../signing/cdn-signers';
 import { QoeSignalBus } from '../qoe/signals';
 import { QoeReader } from '../qoe/reader';
@@ -660,7 +660,7 @@ export class Runtime {
       errorRetryMs: config.cache.errorRetry,
       now: this.now,
       // The partition is the requesting stream's origin base: URIs are placed relative to it.
-      load: (response, originBase) => {
+      load: (response, originBase, cachedAs) => {
         const value = parseManifest(
           response.body,
           response.url,
@@ -669,7 +669,12 @@ export class Runtime {
           config.limits.manifest,
         );
         for (const [url, bps] of value.info.variantBandwidths ?? []) this.variantBandwidth.set(url, bps);
-        return { value, ttlMs: manifestTtl(value.info, config.cache, response.cacheControl) };
+        const ttlMs = manifestTtl(value.info, config.cache, response.cacheControl);
+        // An answer to a blocking reload serves every identical one for longer (./blocking).
+        return {
+          value,
+          ttlMs: cachedAnswerTtl(cachedAs, value.info.blockingEdge, ttlMs, response.cacheControl),
+        };
       },
       onLookup: (outcome) => this.metrics.cacheLookup(outcome),
       onOriginFetch: (url, result) => {

@@ -52,3 +52,58 @@ export function runFfmpeg(url: string, args: readonly string[] = [], timeoutMs =
     });
   });
 }
+
+export interface FfmpegDecode {
+  code: number | null;
+  /** The run was killed at its deadline. */
+  killed: boolean;
+  stderr: string;
+  /** Lines ffmpeg logged at error level or worse (demuxer, protocol and decoder errors). */
+  errors: string[];
+  /** URLs ffmpeg opened or requested (HLS and DASH demuxers, every protocol open), in order. */
+  opened: string[];
+  /** Frames decoded per media type, from ffmpeg's own final statistics. */
+  decoded: { video: number; audio: number };
+}
+
+/**
+ * Plays `url` with Debian's ffmpeg as a viewer would: the first video and the first audio stream
+ * are DECODED (not copied) into the null muxer, so every frame's bitstream is checked; `seconds`
+ * limits how much input is read (live). Levels are printed on each line, so errors are counted
+ * from ffmpeg's own verdicts, not guessed from wording. Killed at `timeoutMs`, whatever happens.
+ */
+export function decodeWithFfmpeg(
+  url: string,
+  opts: { seconds?: number; timeoutMs?: number } = {},
+): Promise<FfmpegDecode> {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'level+verbose', '-rw_timeout', '3000000'];
+  if (opts.seconds !== undefined) args.push('-t', String(opts.seconds));
+  args.push('-i', url, '-map', '0:v:0', '-map', '0:a:0', '-f', 'null', '-');
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let killed = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const opened = [
+        ...stderr.matchAll(/(?:Opening '([^']+)' for reading|(?:HLS|DASH) request for url '([^']+)')/g),
+      ].map((m) => (m[1] ?? m[2]) as string);
+      const decoded = { video: 0, audio: 0 };
+      for (const m of stderr.matchAll(
+        /Input stream #\d+:\d+ \((video|audio)\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded/g,
+      )) {
+        const type = m[1] as 'video' | 'audio';
+        decoded[type] = Math.max(decoded[type], Number(m[2]));
+      }
+      const errors = stderr.split('\n').filter((l) => /\[(error|fatal|panic)\]/.test(l));
+      resolve({ code, killed, stderr, errors, opened, decoded });
+    });
+  });
+}
