@@ -3,8 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { limiter } from './concurrency';
 import { PLAYER_SCRIPTS, playerPage } from './player-page';
+
+export { limiter } from './concurrency';
 
 /** Executable names a Chromium goes by (Debian: chromium; Ubuntu snaps: chromium-browser; Chrome). */
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
@@ -135,6 +138,12 @@ export interface PlayResult {
   stoppedBy: 'ended' | 'seconds' | 'fatal' | 'no-progress';
   /** The page's console and page errors (for failure messages). */
   console: string[];
+  /**
+   * Where the run's wall time went (ms, for the matrix's per-cell lines; never judged): getting a page
+   * ready (a new one, or a kept one reset), from start until playback started (null: never), and from
+   * start until the run stopped.
+   */
+  timing: { pageMs: number; startMs: number | null; playMs: number };
 }
 
 interface PageState {
@@ -162,15 +171,17 @@ interface PlayerWindow {
     ): void;
     mark(): void;
     state(): PageState;
-    stop(): void;
+    stop(): Promise<void>;
+    reset(): void;
   };
 }
 
 export interface Players {
   /**
-   * Plays `url` with `player` in a fresh browser context (no cache shared with any other run: fixture
-   * segments are cacheable for a day) and reports what was played. Runs in parallel pages of one browser,
-   * at most `maxPages` at a time; further calls wait for a free page.
+   * Plays `url` with `player` and reports what was played. Runs in parallel pages of one browser, at
+   * most `maxPages` at a time; further calls wait for a free page. A page is kept for later plays of
+   * the same player (its build loaded once), with a fresh media element, state and storage for each
+   * play and the HTTP cache off, so no play sees another's requests or cached responses.
    */
   play(url: string, player: PlayerKind, opts?: PlayOptions): Promise<PlayResult>;
   close(): Promise<void>;
@@ -205,23 +216,35 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-/** A counting semaphore: at most `n` calls of `fn` run at once, the others wait their turn (FIFO). */
-export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
+/** Console lines kept per play (the latest). */
+const CONSOLE_LINES = 400;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One play's share of a pooled page's events: what its player asked for and said. */
+interface Run {
+  readonly requests: PageRequest[];
+  readonly console: string[];
+  /** Requests this run's player made (a request the previous run left in flight is not one). */
+  readonly own: WeakSet<Request>;
+  t0: number;
+}
+
+/**
+ * A page kept for plays of one player kind: the player's build is loaded and compiled once, and each
+ * play gets a fresh media element, fresh page state and cleared storage (sy.reset) instead of a new
+ * browser context. The HTTP cache is off for the page (fixture segments are cacheable for a day, and
+ * a port one run's CDN had may be another's later), so every request of a play reaches the servers.
+ */
+interface PooledPage {
+  readonly kind: PlayerKind;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  run: Run | null;
+  /** Requests of the page not finished yet, whichever run made them. */
+  readonly pending: Set<Request>;
+  broken: boolean;
+}
 
 /** Launches one headless Debian Chromium for all plays; close it in afterAll. */
 export async function launchPlayers(options: PlayersOptions = {}): Promise<Players> {
@@ -250,29 +273,97 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
     page.server.close();
     throw err;
   }
-  const limit = limiter(options.maxPages ?? 4);
+  const maxPages = options.maxPages ?? 4;
+  const limit = limiter(maxPages);
+  /** Pages not playing now; with the ones playing never more than maxPages (the limiter's slots). */
+  const idle: PooledPage[] = [];
+  /** Plays holding a page or getting one (at most maxPages: the limiter's slots). */
+  let holding = 0;
+  let closing = false;
+
+  async function closePage(slot: PooledPage): Promise<void> {
+    await slot.context.close().catch(() => undefined);
+  }
+
+  async function openPage(kind: PlayerKind): Promise<PooledPage> {
+    const context = await browser.newContext();
+    try {
+      const p = await context.newPage();
+      const slot: PooledPage = { kind, context, page: p, run: null, pending: new Set(), broken: false };
+      const cdp = await context.newCDPSession(p);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+      const own = (r: Request): Run | null => (slot.run?.own.has(r) === true ? slot.run : null);
+      p.on('request', (r) => {
+        slot.pending.add(r);
+        if (slot.run && !r.url().startsWith(page.url)) slot.run.own.add(r);
+      });
+      p.on('requestfinished', (r) => slot.pending.delete(r));
+      p.on('response', (res) => {
+        const run = own(res.request());
+        if (run) run.requests.push({ url: res.url(), status: res.status(), at: Date.now() - run.t0 });
+      });
+      p.on('requestfailed', (r) => {
+        slot.pending.delete(r);
+        const run = own(r);
+        if (run) run.requests.push({ url: r.url(), status: 0, at: Date.now() - run.t0 });
+      });
+      p.on('console', (m) => {
+        const run = slot.run;
+        if (!run) return;
+        // The latest lines: what a failure message needs is how the run ended.
+        run.console.push(`${m.type()}: ${m.text()}`);
+        if (run.console.length > CONSOLE_LINES) run.console.shift();
+      });
+      p.on('pageerror', (e) => slot.run?.console.push(`pageerror: ${e.message}`));
+      p.on('crash', () => {
+        slot.broken = true;
+      });
+      // A busy machine can take long to give a new page its first load.
+      await p.goto(`${page.url}${kind}.html`, { timeout: 120_000 });
+      return slot;
+    } catch (err) {
+      await context.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** An idle page of this kind, else a new one (in place of an idle page of another kind if full). */
+  async function acquire(kind: PlayerKind): Promise<PooledPage> {
+    const mine = idle.findIndex((s) => s.kind === kind);
+    if (mine >= 0) return idle.splice(mine, 1)[0] as PooledPage;
+    // Pages playing and kept never exceed maxPages: when full, an idle page of another kind goes.
+    if (holding + idle.length > maxPages) {
+      const other = idle.shift();
+      if (other) await closePage(other);
+    }
+    return openPage(kind);
+  }
+
+  /** Until the page's requests have all finished (a stopped player's aborts), at most `ms`. */
+  async function settle(slot: PooledPage, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (slot.pending.size > 0 && Date.now() < until) await sleep(50);
+  }
 
   async function runOnce(url: string, player: PlayerKind, opts: PlayOptions): Promise<PlayResult> {
-    const context = await browser.newContext();
-    const p: Page = await context.newPage();
-    const consoleLines: string[] = [];
-    const requests: PageRequest[] = [];
-    let t0 = Date.now();
-    p.on('console', (m) => {
-      if (consoleLines.length < 400) consoleLines.push(`${m.type()}: ${m.text()}`);
-    });
-    p.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-    p.on('response', (r) => {
-      if (!r.url().startsWith(page.url))
-        requests.push({ url: r.url(), status: r.status(), at: Date.now() - t0 });
-    });
-    p.on('requestfailed', (r) => {
-      if (!r.url().startsWith(page.url)) requests.push({ url: r.url(), status: 0, at: Date.now() - t0 });
-    });
+    const asked = Date.now();
+    holding++;
+    let slot: PooledPage;
     try {
-      // A busy machine can take long to give a new page its first load.
-      await p.goto(`${page.url}${player}.html`, { timeout: 120_000 });
-      t0 = Date.now();
+      slot = await acquire(player);
+    } catch (err) {
+      holding--;
+      throw err;
+    }
+    const p = slot.page;
+    const run: Run = { requests: [], console: [], own: new WeakSet(), t0: Date.now() };
+    try {
+      await p.evaluate(() => (globalThis as unknown as PlayerWindow).sy.reset());
+      run.t0 = Date.now();
+      slot.run = run;
+      const t0 = run.t0;
+      const pageMs = t0 - asked;
       await p.evaluate(([k, s, o]) => (globalThis as unknown as PlayerWindow).sy.start(k, s, o), [
         player,
         url,
@@ -287,10 +378,12 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
       let progressAt = Date.now();
       let lastPlayed = 0;
       let actionAt: number | null = null;
+      let startedAt: number | null = null;
       let stoppedBy: PlayResult['stoppedBy'];
       for (;;) {
         await sleep(200);
         state = await p.evaluate(() => (globalThis as unknown as PlayerWindow).sy.state());
+        if (startedAt === null && state.started) startedAt = Date.now() - t0;
         if (state.secondsPlayed > lastPlayed + 0.05) {
           lastPlayed = state.secondsPlayed;
           progressAt = Date.now();
@@ -308,6 +401,7 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
         else continue;
         break;
       }
+      const playMs = Date.now() - t0;
       await p.evaluate(() => (globalThis as unknown as PlayerWindow).sy.stop()).catch(() => undefined);
       return {
         player,
@@ -323,18 +417,29 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
         rebuffersAfterAction: state.rebuffersSinceMark,
         skippedAfterActionS: Math.round(state.skippedSinceMarkS * 100) / 100,
         actionAt,
-        requests,
+        requests: run.requests,
         stoppedBy,
-        console: consoleLines,
+        console: run.console,
+        timing: { pageMs, startMs: startedAt, playMs },
       };
+    } catch (err) {
+      slot.broken = true;
+      throw err;
     } finally {
-      await context.close().catch(() => undefined);
+      // Later events of this run's requests (aborts of the stopped player) are not the next run's.
+      slot.run = null;
+      if (!slot.broken) await settle(slot, 3_000);
+      if (slot.broken || closing || slot.page.isClosed()) await closePage(slot);
+      else idle.push(slot);
+      holding--;
     }
   }
 
   return {
     play: (url, player, opts = {}) => limit(() => runOnce(url, player, opts)),
     async close() {
+      closing = true;
+      await Promise.all(idle.splice(0).map(closePage));
       await browser.close().catch(() => undefined);
       await new Promise<void>((resolve) => page.server.close(() => resolve()));
     },

@@ -14,8 +14,9 @@ export const PLAYER_SCRIPTS = {
 } as const;
 
 /**
- * The page for one player: only that player's build is loaded (each page is a fresh browser context
- * that compiles what it loads; the three builds together are about 1.7 MB of script per page).
+ * The page for one player: only that player's build is loaded (the three builds together are about
+ * 1.7 MB of script to compile). A page is kept for many plays of its player: `sy.reset()` gives each
+ * a new media element and fresh state.
  */
 export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doctype html>
 <html><head><meta charset="utf-8"><title>switchyard players</title></head>
@@ -24,32 +25,43 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
 <script>
 (function () {
   var video = document.getElementById('v');
-  var s = {
-    kind: '', started: false, ended: false, errors: [], fatal: [],
-    stallMs: 0, stallSinceMarkMs: 0, longestStallMs: 0, currentStallMs: 0, marked: false,
-    lastTime: -1, lastTick: 0, playedS: 0, rate: 1, player: null,
-    rebuffers: 0, rebuffersSinceMark: 0, skippedSinceMarkS: 0,
-  };
+  function fresh() {
+    return {
+      kind: '', started: false, ended: false, errors: [], fatal: [],
+      stallMs: 0, stallSinceMarkMs: 0, longestStallMs: 0, currentStallMs: 0, marked: false,
+      lastTime: -1, lastTick: 0, playedS: 0, rate: 1, player: null,
+      rebuffers: 0, rebuffersSinceMark: 0, skippedSinceMarkS: 0,
+    };
+  }
+  var s = fresh();
   function text(x) {
     try { return typeof x === 'string' ? x : JSON.stringify(x); } catch (e) { return String(x); }
   }
-  function fatal(msg) { if (s.fatal.length < 50) s.fatal.push(msg); }
-  function error(msg) { if (s.errors.length < 200) s.errors.push(msg); }
-  video.addEventListener('playing', function () {
-    s.started = true;
-    if (video.playbackRate !== s.rate) video.playbackRate = s.rate;
-  });
-  video.addEventListener('ended', function () { s.ended = true; });
-  // A rebuffer: playback had started and stopped for want of data (not a seek, not the end).
-  video.addEventListener('waiting', function () {
-    if (!s.started || s.ended || video.seeking) return;
-    s.rebuffers++;
-    if (s.marked) s.rebuffersSinceMark++;
-  });
-  video.addEventListener('error', function () {
-    var e = video.error;
-    fatal('media element: ' + (e ? e.code + ' ' + e.message : 'error'));
-  });
+  // A player reports into the state of its own play (st): a stopped player's late events never reach
+  // the next play's.
+  function fatal(msg, st) { st = st || s; if (st.fatal.length < 50) st.fatal.push(msg); }
+  function error(msg, st) { st = st || s; if (st.errors.length < 200) st.errors.push(msg); }
+  // Listeners on each media element, doing nothing once reset() has replaced it.
+  function watch(el) {
+    el.addEventListener('playing', function () {
+      if (el !== video) return;
+      s.started = true;
+      if (video.playbackRate !== s.rate) video.playbackRate = s.rate;
+    });
+    el.addEventListener('ended', function () { if (el === video) s.ended = true; });
+    // A rebuffer: playback had started and stopped for want of data (not a seek, not the end).
+    el.addEventListener('waiting', function () {
+      if (el !== video || !s.started || s.ended || video.seeking) return;
+      s.rebuffers++;
+      if (s.marked) s.rebuffersSinceMark++;
+    });
+    el.addEventListener('error', function () {
+      if (el !== video) return;
+      var e = video.error;
+      fatal('media element: ' + (e ? e.code + ' ' + e.message : 'error'));
+    });
+  }
+  watch(video);
   setInterval(function () {
     var now = performance.now();
     var dt = s.lastTick ? now - s.lastTick : 0;
@@ -73,20 +85,22 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
   }, 100);
 
   function startHlsjs(src, opts) {
+    var st = s;
     var hls = new Hls(Object.assign({ enableWorker: false, lowLatencyMode: !!opts.lowLatency }, opts.config || {}));
     s.player = hls;
     hls.on(Hls.Events.ERROR, function (_e, d) {
       var msg = d.type + ' ' + d.details + (d.url ? ' ' + d.url : (d.context && d.context.url ? ' ' + d.context.url : ''));
-      if (d.fatal) fatal(msg); else error(msg);
+      if (d.fatal) fatal(msg, st); else error(msg, st);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
-      video.play().catch(function (e) { fatal('play(): ' + e); });
+      video.play().catch(function (e) { fatal('play(): ' + e, st); });
     });
     hls.loadSource(src);
     hls.attachMedia(video);
   }
 
   function startShaka(src, opts) {
+    var st = s;
     shaka.polyfill.installAll();
     var player = new shaka.Player();
     s.player = player;
@@ -99,17 +113,18 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
       // live network error to RECOVERABLE and retries streaming (lib/player.js,
       // defaultStreamingFailureCallback_): the severity that counts is the one after that.
       setTimeout(function () {
-        if (d.severity === 2 && !d.handled) fatal(msg); else error(msg);
+        if (d.severity === 2 && !d.handled) fatal(msg, st); else error(msg, st);
       }, 0);
     });
     player.attach(video).then(function () { return player.load(src); }).then(function () {
       return video.play();
     }).catch(function (e) {
-      fatal('shaka load: ' + (e && e.code ? e.code + ' ' + text(e.data) : String(e)));
+      fatal('shaka load: ' + (e && e.code ? e.code + ' ' + text(e.data) : String(e)), st);
     });
   }
 
   function startDashjs(src, opts) {
+    var st = s;
     var player = dashjs.MediaPlayer().create();
     s.player = player;
     player.updateSettings({ debug: { logLevel: 1 }, streaming: { delay: opts.lowLatency ? { liveDelay: 3 } : {} } });
@@ -122,9 +137,9 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
       // really went on is what seconds played and the segments after the cut measure.
       var err = e.error || {};
       var msg = 'dashjs ' + err.code + ' ' + (err.message || text(err));
-      if (err.code === 27) error(msg); else fatal(msg);
+      if (err.code === 27) error(msg, st); else fatal(msg, st);
     });
-    player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, function (e) { fatal('dashjs playback ' + text(e.error)); });
+    player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, function (e) { fatal('dashjs playback ' + text(e.error), st); });
     player.initialize(video, src, true);
   }
 
@@ -150,11 +165,35 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
       };
     },
     stop: function () {
+      var player = s.player;
+      var kind = s.kind;
+      s.player = null;
+      if (!player) return Promise.resolve();
       try {
-        if (s.kind === 'hlsjs') s.player.destroy();
-        else if (s.kind === 'shaka') s.player.destroy();
-        else if (s.kind === 'dashjs') s.player.reset();
-      } catch (e) { /* the page is closed next */ }
+        // shaka's destroy() is asynchronous: wait for it, so nothing of this player outlives stop().
+        if (kind === 'shaka') return player.destroy().catch(function () {});
+        if (kind === 'hlsjs') player.destroy();
+        else if (kind === 'dashjs') player.reset();
+      } catch (e) { /* the page goes on to the next play or is closed */ }
+      return Promise.resolve();
+    },
+    // Ready for another play in this page: no player, a new media element (the old one's source and
+    // buffers released), fresh counters, and no storage a player left (dash.js keeps its last bitrate
+    // and track settings in localStorage).
+    reset: function () {
+      var old = video;
+      var el = document.createElement('video');
+      el.id = 'v';
+      el.muted = true;
+      el.defaultMuted = true;
+      el.playsInline = true;
+      el.autoplay = true;
+      video = el;
+      watch(el);
+      old.replaceWith(el);
+      try { old.removeAttribute('src'); old.load(); } catch (e) { /* gone anyway */ }
+      s = fresh();
+      try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* no storage */ }
     },
   };
 })();

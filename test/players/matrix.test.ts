@@ -24,12 +24,12 @@ import {
   TEST_DOMAIN,
   describePlay,
   launchPlayers,
-  limiter,
   type PlayerKind,
   type PlayOptions,
   type PlayResult,
   type Players,
 } from '../helpers/browser';
+import { twoKindScheduler } from '../helpers/concurrency';
 import { startStack, type Stack } from '../helpers/stack';
 import { startOrigin, type FixtureOrigin, type RequestLogEntry } from '../../fixtures/servers';
 import {
@@ -48,10 +48,13 @@ import {
 
 /**
  * Pages (and so cells, each with its own servers) playing at once in the one browser. Live cells play
- * in real time and mostly wait, so many fit on two cores; what a cell claims is counted (segments,
- * rebuffers), so a busy machine makes it slower, not different.
+ * in real time and mostly wait; VOD cells and the origin checks are short and want the CPU. Both kinds
+ * run side by side from the start (at most LIVE_PARALLEL live cells while short ones wait), so the
+ * short cells use the CPU the live ones leave. What a cell claims is counted (segments, rebuffers), so
+ * a busy machine makes it slower, not different.
  */
 const PARALLEL = 6;
+const LIVE_PARALLEL = 4;
 
 /**
  * Health probing of each cell's Switchyard. A fixture CDN that is down drops connections at once, so
@@ -83,6 +86,8 @@ interface CellOutcome {
    * quiet machine). Fatal errors and everything that must hold whatever the cut does always gate.
    */
   misses: string[];
+  /** Where the cell's wall time went, ms (printed, never judged): its servers, the play, in all. */
+  timing?: { stackMs: number; totalMs: number };
   segmentsByCdn: Record<string, number>;
   /** The CDN cut (live), what was fetched from the other one after, what was lost. */
   cut?: { from: string; to: string; segmentsAfter: number; lost: string[]; attempts: number };
@@ -185,7 +190,9 @@ function expectationFor(c: Cell): Expectation {
 }
 
 let players: Players;
-const limit = limiter(PARALLEL);
+
+/** Live cells are the long jobs: a free slot takes one while fewer than LIVE_PARALLEL play. */
+const schedule = twoKindScheduler(PARALLEL, LIVE_PARALLEL);
 
 /** MATRIX_ONLY=<regex> runs only the cells (and origin checks) whose name matches, while working on one. */
 const only = process.env.MATRIX_ONLY ? new RegExp(process.env.MATRIX_ONLY) : null;
@@ -231,20 +238,25 @@ beforeAll(async () => {
     const url = `${o.url}${c.stream.id}/${c.stream.entry}`;
     originResults.set(
       originName(c),
-      limit(() => players.play(url, c.player, opts)),
+      schedule(c.stream.live, async () => {
+        const started = Date.now();
+        const r = await players.play(url, c.player, opts);
+        process.stderr.write(`matrix: origin ${originName(c)}: ${timingOf(r, Date.now() - started)}\n`);
+        return r;
+      }),
     );
   };
-  // One queue for all pages, the longest first: live cells, then the origin checks, then VOD cells.
+  // Live cells first in their queue (the longest), origin checks before the VOD cells in theirs.
   for (const c of cells.filter((x) => x.stream.live))
     outcomes.set(
       cellName(c),
-      limit(() => runCell(c)),
+      schedule(true, () => runCell(c)),
     );
   for (const c of originCells) originPlay(c);
   for (const c of cells.filter((x) => !x.stream.live))
     outcomes.set(
       cellName(c),
-      limit(() => runCell(c)),
+      schedule(false, () => runCell(c)),
     );
   // Unobserved rejections would crash jest; each test reads its own result.
   for (const p of originResults.values()) p.catch(() => undefined);
@@ -295,7 +307,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A play's wall time for the per-cell lines: in all, getting a page, until playing, playing. */
+function timingOf(r: PlayResult | null, totalMs: number, stackMs?: number): string {
+  const s = (ms: number | null | undefined): string =>
+    ms === null || ms === undefined ? '-' : (ms / 1000).toFixed(1);
+  const parts = [`${s(totalMs)} s`];
+  if (stackMs !== undefined) parts.push(`stack ${s(stackMs)}`);
+  if (r)
+    parts.push(`page ${s(r.timing.pageMs)}`, `start ${s(r.timing.startMs)}`, `play ${s(r.timing.playMs)}`);
+  return parts.join(', ');
+}
+
 async function runCell(cell: Cell): Promise<CellOutcome> {
+  const started = Date.now();
+  let stackMs = 0;
   const { stream: s, player, delivery } = cell;
   const problems: string[] = [];
   const misses: string[] = [];
@@ -325,6 +350,7 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
         publicUrl: publicUrlOf(port),
       }),
     });
+    stackMs = Date.now() - started;
     const st = stack;
     const sy = publicUrlOf(port);
     const cdnOf = (url: string): string | undefined =>
@@ -472,7 +498,10 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
   // One line per cell as it finishes (jest prints console output only when the file ends).
   if (process.env.MATRIX_STRICT) problems.push(...misses.splice(0));
   const said = [...problems, ...misses.map((m) => `miss: ${m}`)];
-  process.stderr.write(`matrix: ${cellName(cell)}: ${said.length === 0 ? 'ok' : said.join('; ')}\n`);
+  outcome.timing = { stackMs, totalMs: Date.now() - started };
+  process.stderr.write(
+    `matrix: ${cellName(cell)}: ${said.length === 0 ? 'ok' : said.join('; ')} (${timingOf(play, outcome.timing.totalMs, stackMs)})\n`,
+  );
   return outcome;
 }
 
