@@ -3,25 +3,33 @@
  * EdgeAuth ACL tokens on a, CloudFront custom-policy signed URLs on b), verified by the fixture CDNs
  * with the vendor's own algorithm, while the first CDN is taken down mid-stream: playback goes on from
  * the second, and neither CDN ever refuses a token (zero 403s in their logs).
+ *
+ * The four clients play at once, each through a stack of its own (origin, CDNs, Switchyard): each run
+ * plays in real time and takes its own CDN a down, so they share nothing but the browser; one after
+ * the other they took four times as long.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { launchPlayers, type Players } from '../helpers/browser';
-import { runFfmpeg } from '../helpers/ffmpeg';
+import { launchPlayers, type PlayResult, type Players } from '../helpers/browser';
+import { runFfmpeg, type FfmpegRun } from '../helpers/ffmpeg';
 import { startStack, waitFor, type Stack } from '../helpers/stack';
+import type { RequestLogEntry } from '../../fixtures/servers';
 
 const AKAMAI_KEY = '00112233445566778899aabbccddeeff';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-let stack: Stack;
-let players: Players;
+/**
+ * How long a wait may take before a run gives up (four clients and their servers share the machine):
+ * a safety net, not a claim about speed.
+ */
+const PATIENCE_MS = 30_000;
 
-beforeAll(async () => {
-  stack = await startStack({
+async function signedStack(): Promise<Stack> {
+  const stack = await startStack({
     streams: ['live', 'dash-live', 'dash'],
-    // Probes with room to answer while a browser and ffmpeg load both cores: no false verdicts.
-    health: { interval: 200, timeout: 1000, rise: 1, fall: 1 },
+    // Probes with room to answer while browsers and ffmpeg load both cores: no false verdicts.
+    health: { interval: 200, timeout: 2000, rise: 1, fall: 1 },
     extra: ({ origin, cdns }) => {
       const [a, b] = cdns as unknown as readonly [{ url: string }, { url: string }];
       return {
@@ -53,31 +61,33 @@ beforeAll(async () => {
   stack
     .cdn('b')
     .setAuth({ scheme: 'cloudfront', keys: [{ keyPairId: 'K2JCJMDEHXQW5F', publicKey: PUBLIC_PEM }] });
-  players = await launchPlayers({ maxPages: 1 });
-});
-afterAll(async () => {
-  await players?.close();
-  await stack?.close();
-});
+  // Every run starts on a (the failover policy's first), once its probes say it is healthy.
+  await waitFor(() => stack.server.runtime.monitor.health('a')?.healthy === true, PATIENCE_MS, 50);
+  return stack;
+}
 
 const isMedia = (path: string) => /\.(ts|m4s|mp4)$/.test(path);
-const media = (id: string) => stack.cdn(id).requests.filter((r) => isMedia(r.path));
-const refused = () => stack.cdns.flatMap((c) => c.requests.filter((r) => r.status === 403));
+const served = (r: RequestLogEntry) => r.status === 200 || r.status === 206;
 
-async function reset(): Promise<void> {
-  for (const c of stack.cdns) c.setMode({ kind: 'up' });
-  stack.server.runtime.monitor.setDrained('a', false);
-  // Every run starts on a (the failover policy's first), healthy again after the previous run.
-  await waitFor(() => stack.server.runtime.monitor.health('a')?.healthy === true, 10_000, 50);
-  for (const c of stack.cdns) c.requests.length = 0;
+/** What a run leaves to judge: its CDNs' logs, when a went down, and the client's own result. */
+interface Evidence<T> {
+  client: T;
+  /** Media requests each CDN saw. */
+  media: { a: RequestLogEntry[]; b: RequestLogEntry[] };
+  /** Every request a CDN refused (403), media or not. */
+  refused: RequestLogEntry[];
+  /** When a was taken down (this process's clock, as the CDN logs' `at`). */
+  downAt: number;
+  aUrl: string;
 }
 
 /** Takes CDN a out: out of selection, then down, as an operator would. */
-async function takeDownA(): Promise<number> {
-  const before = media('b').length;
+async function takeDownA(stack: Stack): Promise<number> {
+  const mediaOf = (id: string) => stack.cdn(id).requests.filter((r) => isMedia(r.path));
+  const before = mediaOf('b').length;
   stack.server.runtime.monitor.setDrained('a', true);
   // Segments already listed keep their CDN (RFC 8216 §6.2.1): let the player move first.
-  await waitFor(() => media('b').length >= before + 2, 15_000, 50).catch((err: unknown) => {
+  await waitFor(() => mediaOf('b').length >= before + 2, PATIENCE_MS, 50).catch((err: unknown) => {
     if (process.env.DEBUG_SIGNED)
       console.log(
         JSON.stringify(
@@ -93,79 +103,119 @@ async function takeDownA(): Promise<number> {
   return Date.now();
 }
 
-afterEach(() => {
-  stack.cdn('a').setMode({ kind: 'up' });
-  stack.server.runtime.monitor.setDrained('a', false);
-});
+/** Runs one client against a stack of its own, then closes the stack and returns the evidence. */
+async function scenario<T>(
+  play: (stack: Stack, down: () => Promise<void>) => Promise<T>,
+): Promise<Evidence<T>> {
+  const stack = await signedStack();
+  try {
+    let downAt = 0;
+    const client = await play(stack, async () => {
+      downAt = await takeDownA(stack);
+    });
+    const media = (id: string) => stack.cdn(id).requests.filter((r) => isMedia(r.path));
+    return {
+      client,
+      media: { a: media('a'), b: media('b') },
+      refused: stack.cdns.flatMap((c) => c.requests.filter((r) => r.status === 403)),
+      downAt,
+      aUrl: stack.cdn('a').url,
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+let players: Players;
+let runs: {
+  ffmpegHls: Promise<Evidence<FfmpegRun>>;
+  hlsjs: Promise<Evidence<PlayResult>>;
+  ffmpegDash: Promise<Evidence<FfmpegRun>>;
+  dashjs: Promise<Evidence<PlayResult>>;
+};
+
+beforeAll(async () => {
+  players = await launchPlayers({ maxPages: 2 });
+  runs = {
+    ffmpegHls: scenario(async (stack, down) => {
+      const playing = runFfmpeg(`${stack.url}live/master.m3u8`, ['-t', '12'], 90_000);
+      await waitFor(
+        () => stack.cdn('a').requests.filter((r) => isMedia(r.path)).length >= 3,
+        PATIENCE_MS,
+        50,
+      );
+      await down();
+      return playing;
+    }),
+    hlsjs: scenario((stack, down) =>
+      players.play(`${stack.url}live/master.m3u8`, 'hlsjs', {
+        seconds: 10,
+        midPlay: { atSeconds: 3, action: down },
+      }),
+    ),
+    // ffmpeg never reloads a DASH MPD it plays from a template: redirect mode moves it per segment.
+    ffmpegDash: scenario(async (stack, down) => {
+      const playing = runFfmpeg(`${stack.url}dash/manifest.mpd`, ['-re'], 90_000);
+      await waitFor(
+        () => stack.cdn('a').requests.filter((r) => isMedia(r.path)).length >= 3,
+        PATIENCE_MS,
+        50,
+      );
+      await down();
+      return playing;
+    }),
+    dashjs: scenario((stack, down) =>
+      players.play(`${stack.url}dash-live/manifest.mpd`, 'dashjs', {
+        seconds: 10,
+        midPlay: { atSeconds: 3, action: down },
+      }),
+    ),
+  };
+  // Each test reads its own; an unobserved rejection would crash jest.
+  for (const r of Object.values(runs)) (r as Promise<unknown>).catch(() => undefined);
+}, 60_000);
+
+afterAll(async () => {
+  if (runs) await Promise.allSettled(Object.values(runs));
+  await players?.close();
+}, 180_000);
 
 test('ffmpeg, live HLS: a (Akamai tokens) goes down mid-stream, segments move to b (CloudFront), zero 403s', async () => {
-  await reset();
-  const playing = runFfmpeg(`${stack.url}live/master.m3u8`, ['-t', '12'], 40_000);
-  await waitFor(() => media('a').length >= 3, 15_000, 50);
-  const downAt = await takeDownA();
-  const run = await playing;
+  const { client: run, media, refused, downAt } = await runs.ffmpegHls;
   expect(run.code).toBe(0);
   expect(run.frames).toBeGreaterThanOrEqual(100);
-  expect(refused()).toEqual([]);
-  expect(
-    media('b').filter((r) => r.at > downAt && (r.status === 200 || r.status === 206)).length,
-  ).toBeGreaterThanOrEqual(1);
+  expect(refused).toEqual([]);
+  expect(media.b.filter((r) => r.at > downAt && served(r)).length).toBeGreaterThanOrEqual(1);
   expect(run.opened.filter((u) => /\.ts\?Policy=/.test(u)).length).toBeGreaterThan(0);
-}, 90_000);
+}, 180_000);
 
 test('hls.js (Chromium), live HLS: the same failover, playback continues, zero 403s', async () => {
-  await reset();
-  let downAt = 0;
-  const result = await players.play(`${stack.url}live/master.m3u8`, 'hlsjs', {
-    seconds: 10,
-    midPlay: {
-      atSeconds: 3,
-      action: async () => {
-        downAt = await takeDownA();
-      },
-    },
-  });
+  const { client: result, media, refused, downAt } = await runs.hlsjs;
   expect(result.fatalErrors).toEqual([]);
   expect(result.secondsPlayed).toBeGreaterThanOrEqual(8);
-  expect(refused()).toEqual([]);
+  expect(refused).toEqual([]);
   expect(result.requests.filter((r) => r.status === 403)).toEqual([]);
-  expect(media('a').length).toBeGreaterThan(0);
-  expect(media('b').filter((r) => r.at > downAt).length).toBeGreaterThan(0);
-}, 120_000);
+  expect(media.a.length).toBeGreaterThan(0);
+  expect(media.b.filter((r) => r.at > downAt).length).toBeGreaterThan(0);
+}, 180_000);
 
-/** ffmpeg never reloads a DASH MPD it plays from a template: redirect mode moves it per segment. */
 test('ffmpeg, DASH in redirect mode: each 302 signed for the CDN chosen then; a goes down, b serves, zero 403s', async () => {
-  await reset();
-  const playing = runFfmpeg(`${stack.url}dash/manifest.mpd`, ['-re'], 45_000);
-  await waitFor(() => media('a').length >= 3, 20_000, 50);
-  const downAt = await takeDownA();
-  const run = await playing;
+  const { client: run, media, refused, downAt } = await runs.ffmpegDash;
   expect(run.code).toBe(0);
   expect(run.frames).toBeGreaterThanOrEqual(100);
-  expect(refused()).toEqual([]);
+  expect(refused).toEqual([]);
   // b took over after the drain (takeDownA waited for it), and a served nothing once down.
-  expect(media('b').filter((r) => r.status === 200 || r.status === 206).length).toBeGreaterThanOrEqual(2);
-  expect(media('a').filter((r) => r.at > downAt && (r.status === 200 || r.status === 206))).toEqual([]);
-}, 90_000);
+  expect(media.b.filter(served).length).toBeGreaterThanOrEqual(2);
+  expect(media.a.filter((r) => r.at > downAt && served(r))).toEqual([]);
+}, 180_000);
 
 test('dash.js (Chromium), live DASH in rewrite mode (tokens on SegmentTemplate): the same failover, playback continues, zero 403s', async () => {
-  await reset();
-  let downAt = 0;
-  const result = await players.play(`${stack.url}dash-live/manifest.mpd`, 'dashjs', {
-    seconds: 10,
-    midPlay: {
-      atSeconds: 3,
-      action: async () => {
-        downAt = await takeDownA();
-      },
-    },
-  });
+  const { client: result, media, refused, downAt, aUrl } = await runs.dashjs;
   // dash.js reports the segments it could not get from the CDN that went down (connection dropped)
   // before it follows the MPD to b; nothing else may fail, and nothing on either CDN is refused.
-  const aUrl = stack.cdn('a').url;
   expect(result.fatalErrors.filter((e) => !(e.includes(aUrl) && e.includes('is not available')))).toEqual([]);
   expect(result.secondsPlayed).toBeGreaterThanOrEqual(8);
-  expect(refused()).toEqual([]);
-  expect(media('a').length).toBeGreaterThan(0);
-  expect(media('b').filter((r) => r.at > downAt).length).toBeGreaterThan(0);
-}, 120_000);
+  expect(refused).toEqual([]);
+  expect(media.a.length).toBeGreaterThan(0);
+  expect(media.b.filter((r) => r.at > downAt).length).toBeGreaterThan(0);
+}, 180_000);
