@@ -4,51 +4,67 @@
  * (POST /cmcd, application/cmcd). The evidence is what Switchyard's QoE bus heard, and that each
  * signal is about a configured CDN.
  */
-import { describePlay, launchPlayers, type Players } from '../helpers/browser';
+import {
+  describePlay,
+  launchPlayers,
+  type PlayOptions,
+  type PlayResult,
+  type Players,
+} from '../helpers/browser';
 import { startStack, type Stack } from '../helpers/stack';
 import type { QoeSignal } from '../../src/qoe/signals';
+import type { RequestLogEntry } from '../../fixtures/servers';
 
-let stack: Stack;
+/** What one play left: the player's result, what Switchyard's QoE bus heard, the CDNs' logs. */
+interface Heard {
+  play: PlayResult;
+  signals: QoeSignal[];
+  config: Stack['config'];
+  cdnRequests: RequestLogEntry[];
+  cmcdUrl: string;
+}
+
 let players: Players;
-const signals: QoeSignal[] = [];
 
-beforeAll(async () => {
-  stack = await startStack({ streams: ['live', 'dash-live'] });
+/**
+ * One play through a stack of its own, so the two players can play at once (6 s of live each, in
+ * real time) and each test reads only its own player's signals.
+ */
+async function heard(
+  path: string,
+  player: 'hlsjs' | 'dashjs',
+  opts: (cmcdUrl: string) => PlayOptions,
+): Promise<Heard> {
+  const stack = await startStack({ streams: ['live', 'dash-live'] });
+  const signals: QoeSignal[] = [];
   stack.server.runtime.qoeSignals.subscribe((s) => {
     if (s.source !== 'cmsd') signals.push(s);
   });
+  try {
+    const cmcdUrl = `${stack.url}cmcd`;
+    const play = await players.play(`${stack.url}${path}`, player, opts(cmcdUrl));
+    return {
+      play,
+      signals,
+      config: stack.config,
+      cdnRequests: stack.cdns.flatMap((c) => c.requests),
+      cmcdUrl,
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+let hlsjs: Promise<Heard>;
+let dashjs: Promise<Heard>;
+
+beforeAll(async () => {
   players = await launchPlayers({ maxPages: 2 });
-}, 60_000);
-
-afterAll(async () => {
-  await players?.close();
-  await stack?.close();
-});
-
-beforeEach(() => {
-  signals.length = 0;
-});
-
-test("hls.js with CMCD on: every playlist reload carries it to Switchyard, about the session's CDN", async () => {
-  const play = await players.play(`${stack.url}live/master.m3u8`, 'hlsjs', {
+  hlsjs = heard('live/master.m3u8', 'hlsjs', () => ({
     seconds: 6,
     config: { cmcd: { useHeaders: false } },
-  });
-  expect(play.fatalErrors).toEqual([]);
-  expect(play.secondsPlayed).toBeGreaterThanOrEqual(5);
-  const q = signals.filter((s) => s.source === 'cmcd-query');
-  // Live playlist reloads (1 s target duration) over 6 s of play.
-  expect(q.length).toBeGreaterThanOrEqual(3);
-  expect(new Set(q.map((s) => s.sessionId)).size).toBe(1);
-  const cdns = new Set(stack.config.cdns.map((c) => c.id));
-  expect(q.slice(1).every((s) => s.cdn !== undefined && cdns.has(s.cdn))).toBe(true);
-  // The CDNs get the player's CMCD on segment requests too (their business; Switchyard never strips it).
-  const segments = stack.cdns.flatMap((c) => c.requests).filter((r) => r.path.endsWith('.ts'));
-  expect(segments.some((r) => r.query.includes('CMCD='))).toBe(true);
-}, 120_000);
-
-test('dash.js with CMCD v2: query mode on MPD refreshes and event-mode reports to POST /cmcd', async () => {
-  const play = await players.play(`${stack.url}dash-live/manifest.mpd`, 'dashjs', {
+  }));
+  dashjs = heard('dash-live/manifest.mpd', 'dashjs', (cmcdUrl) => ({
     seconds: 6,
     config: {
       streaming: {
@@ -59,7 +75,7 @@ test('dash.js with CMCD v2: query mode on MPD refreshes and event-mode reports t
           // A target reports only the keys it names (dash.js sends e, ts, v otherwise).
           eventTargets: [
             {
-              url: `${stack.url}cmcd`,
+              url: cmcdUrl,
               events: ['rr', 'ps', 't'],
               interval: 1,
               batchSize: 2,
@@ -85,10 +101,37 @@ test('dash.js with CMCD v2: query mode on MPD refreshes and event-mode reports t
         },
       },
     },
-  });
+  }));
+  // Each test reads its own; an unobserved rejection would crash jest.
+  hlsjs.catch(() => undefined);
+  dashjs.catch(() => undefined);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.allSettled([hlsjs, dashjs]);
+  await players?.close();
+}, 120_000);
+
+test("hls.js with CMCD on: every playlist reload carries it to Switchyard, about the session's CDN", async () => {
+  const { play, signals, config, cdnRequests } = await hlsjs;
+  expect(play.fatalErrors).toEqual([]);
+  expect(play.secondsPlayed).toBeGreaterThanOrEqual(5);
+  const q = signals.filter((s) => s.source === 'cmcd-query');
+  // Live playlist reloads (1 s target duration) over 6 s of play.
+  expect(q.length).toBeGreaterThanOrEqual(3);
+  expect(new Set(q.map((s) => s.sessionId)).size).toBe(1);
+  const cdns = new Set(config.cdns.map((c) => c.id));
+  expect(q.slice(1).every((s) => s.cdn !== undefined && cdns.has(s.cdn))).toBe(true);
+  // The CDNs get the player's CMCD on segment requests too (their business; Switchyard never strips it).
+  const segments = cdnRequests.filter((r) => r.path.endsWith('.ts'));
+  expect(segments.some((r) => r.query.includes('CMCD='))).toBe(true);
+}, 120_000);
+
+test('dash.js with CMCD v2: query mode on MPD refreshes and event-mode reports to POST /cmcd', async () => {
+  const { play, signals, cmcdUrl } = await dashjs;
   expect(play.fatalErrors).toEqual([]);
   const events = signals.filter((s) => s.source === 'cmcd-event');
-  const posts = play.requests.filter((r) => r.url === `${stack.url}cmcd`);
+  const posts = play.requests.filter((r) => r.url === cmcdUrl);
   expect(posts.length).toBeGreaterThan(0);
   expect(posts.every((r) => r.status === 204 || r.status === 200)).toBe(true);
   expect(events.length).toBeGreaterThan(0);
