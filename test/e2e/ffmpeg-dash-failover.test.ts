@@ -36,7 +36,23 @@ test('DASH: segments come from the chosen CDN, then from the other after it is d
   expect(run.code).toBe(0);
   expect(run.frames).toBeGreaterThanOrEqual(100);
   expect(before).toBeGreaterThan(0);
-  expect(media(from).filter((r) => r.at > drainedAt + 50)).toEqual([]);
+  // After the drain Switchyard redirects to the other CDN only. A redirect it answered just before may
+  // still reach the drained CDN later (ffmpeg follows it when it gets to it; on a busy machine that
+  // can be long after): at most that one per representation, for the segment after the newest one
+  // asked before. Ordering and counts from the CDN logs, not a time window.
+  const place = (path: string) => /chunk-stream(\d+)-(\d+)\.m4s$/.exec(path);
+  const newestBefore = new Map<string, number>();
+  for (const r of [...media('a'), ...media('b')].filter((x) => x.at <= drainedAt)) {
+    const m = place(r.path);
+    if (m) newestBefore.set(m[1] as string, Math.max(newestBefore.get(m[1] as string) ?? 0, Number(m[2])));
+  }
+  const late = media(from).filter((r) => r.at > drainedAt);
+  const stragglers = late.filter((r) => {
+    const m = place(r.path);
+    return m !== null && Number(m[2]) <= (newestBefore.get(m[1] as string) ?? 0) + 1;
+  });
+  expect(late.map((r) => r.path)).toEqual(stragglers.map((r) => r.path));
+  expect(new Set(stragglers.map((r) => place(r.path)?.[1])).size).toBe(stragglers.length);
   expect(media(to).filter((r) => r.at > drainedAt).length).toBeGreaterThan(0);
   // ffmpeg asks for one segment past the end of a static MPD (number 7 of 6); nothing else may fail.
   const pastEnd = (path: string) => Number(/-(\d+)\.m4s$/.exec(path)?.[1]) > 6;

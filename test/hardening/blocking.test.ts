@@ -5,7 +5,7 @@
  * starve plain ones.
  */
 import { request } from 'node:http';
-import { get, startStack, type Stack } from '../helpers/stack';
+import { get, startStack, waitFor, type Stack } from '../helpers/stack';
 import { startFaultOrigin, type FaultOrigin } from './fault-origin';
 
 let stack: Stack;
@@ -30,6 +30,9 @@ afterAll(async () => {
   await stack.close();
   await raw.close();
 });
+
+/** Blocking reloads the origin has received (it holds each for ever). */
+const heldAtOrigin = (): number => raw.hits.get('/f/ll/index.m3u8?blocking') ?? 0;
 
 interface Answer {
   status: number;
@@ -93,11 +96,13 @@ test('a reload held past three target durations (3 s here) is answered 503', asy
 });
 
 test('one client address holds at most limits.blockingPerClient reloads; others are not affected', async () => {
+  const before = heldAtOrigin();
   const held = Array.from({ length: PER_CLIENT }, (_, i) =>
     getFrom(`/f/ll/index.m3u8?_HLS_msn=102&_HLS_part=${2 + i}`, '127.0.0.2'),
   );
-  // The next one from the same address is refused at once, with Retry-After.
-  await new Promise((r) => setTimeout(r, 200));
+  // Once all of them are held (the origin has them; a fixed sleep was a guess a busy machine broke),
+  // the next one from the same address is refused at once, with Retry-After.
+  await waitFor(() => heldAtOrigin() >= before + PER_CLIENT, 10_000);
   const refused = await getFrom('/f/ll/index.m3u8?_HLS_msn=103', '127.0.0.2');
   expect(refused).toMatchObject({ status: 429, code: 'TOO_MANY_BLOCKING_RELOADS', retryAfter: '1' });
   // Another address still gets its blocking reload accepted (held, then 503 from this origin).
@@ -107,10 +112,12 @@ test('one client address holds at most limits.blockingPerClient reloads; others 
 });
 
 test('held reloads have their own pool: plain reloads on the same origin are answered meanwhile', async () => {
+  const before = heldAtOrigin();
   const held = Array.from({ length: 6 }, (_, i) =>
     getFrom(`/f/ll/index.m3u8?_HLS_msn=102&_HLS_part=${8 + i}`, `127.0.0.${10 + i}`),
   );
-  await new Promise((r) => setTimeout(r, 200));
+  // Every one of them held at the origin before the plain reload is asked.
+  await waitFor(() => heldAtOrigin() >= before + 6, 10_000);
   // maxConcurrent is 1: with shared slots this would wait behind the held reloads until its deadline.
   const plain = await getFrom('/f/ll/other.m3u8', '127.0.0.9');
   expect(plain.status).toBe(200);

@@ -16,6 +16,12 @@ const CLI = path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 const SECRET = 'process-test-secret-0123456789';
 const METRICS_TOKEN = 'process-metrics-token-0123456789';
 
+/**
+ * How long a wait may take before the test gives up (a process starting and logging on a busy
+ * machine): a safety net, not a claim about speed.
+ */
+const PATIENCE_MS = 25_000;
+
 let raw: FaultOrigin;
 let child: ChildProcessWithoutNullStreams;
 let out = '';
@@ -43,9 +49,9 @@ beforeAll(async () => {
   child.stdout.on('data', (c: string) => (out += c));
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (c: string) => (out += c));
-  await waitFor(() => /"url":"http:\/\/[^"]+"/.test(out), 10_000);
+  await waitFor(() => /"url":"http:\/\/[^"]+"/.test(out), PATIENCE_MS);
   url = (/"url":"(http:\/\/[^"]+)"/.exec(out) as RegExpExecArray)[1] as string;
-});
+}, 2 * PATIENCE_MS);
 
 afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
@@ -66,14 +72,14 @@ async function uncaught(kind: string): Promise<number> {
 test('an exception thrown outside any handler: logged, counted, and the process keeps serving', async () => {
   const res = await get(`${url}f/ok.m3u8`, { headers: { 'x-boom': 'async' } });
   expect(res.status).toBe(200);
-  await waitFor(() => logLines().some((l) => l.event === 'uncaught' && l.kind === 'exception'), 3000);
+  await waitFor(() => logLines().some((l) => l.event === 'uncaught' && l.kind === 'exception'), PATIENCE_MS);
   expect(await uncaught('exception')).toBe(1);
   expect((await get(`${url}f/ok.m3u8`)).status).toBe(200);
 });
 
 test('an unhandled rejection: logged, counted, still serving', async () => {
   expect((await get(`${url}f/ok.m3u8`, { headers: { 'x-boom': 'reject' } })).status).toBe(200);
-  await waitFor(() => logLines().some((l) => l.event === 'uncaught' && l.kind === 'rejection'), 3000);
+  await waitFor(() => logLines().some((l) => l.event === 'uncaught' && l.kind === 'rejection'), PATIENCE_MS);
   expect(await uncaught('rejection')).toBe(1);
   expect((await get(`${url}healthz`)).status).toBe(200);
 });
@@ -84,19 +90,21 @@ test('a throw inside the request: 500 INTERNAL without the cause, logged with it
   expect(JSON.parse(res.body)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
   expect(res.body).not.toContain('blew up');
   const find = () => logLines().find((l) => l.event === 'request_error' && l.requestId === 'boom-1');
-  await waitFor(() => find() !== undefined, 3000);
+  await waitFor(() => find() !== undefined, PATIENCE_MS);
   expect(JSON.stringify(find())).toContain('policy blew up (sync)');
   expect((await get(`${url}f/ok.m3u8`)).status).toBe(200);
 });
 
 test('SIGHUP re-reads the config', async () => {
   child.kill('SIGHUP');
-  await waitFor(() => logLines().some((l) => l.event === 'config_reload' && l.ok === true), 5000);
+  await waitFor(() => logLines().some((l) => l.event === 'config_reload' && l.ok === true), PATIENCE_MS);
 });
 
 test('SIGTERM: the in-flight request finishes, then a clean exit 0; no secret was ever logged', async () => {
+  const asked = raw.hits.get('/f/slow-1s.m3u8') ?? 0;
   const inflight = get(`${url}f/slow-1s.m3u8`);
-  await new Promise((r) => setTimeout(r, 200));
+  // In flight for sure: Switchyard is fetching it from the origin (which answers after 1 s).
+  await waitFor(() => (raw.hits.get('/f/slow-1s.m3u8') ?? 0) > asked, PATIENCE_MS, 5);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   const res = await inflight;
