@@ -24,12 +24,18 @@ export const ERROR_STATUS = {
   ORIGIN_NOT_ALLOWED: 502,
   ORIGIN_BAD_ENCODING: 502,
   MANIFEST_INVALID: 502,
-  /** The manifest is past one of `limits.manifest` (lines, segments, variants, elements, depth...). */
+  /**
+   * The manifest is past one of `limits.manifest` (lines, segments, variants, elements, depth...), or
+   * its parse ran past `limits.parse.timeout` or needed more than `limits.parse.workerHeapBytes`.
+   */
   MANIFEST_TOO_COMPLEX: 502,
   NOT_A_MANIFEST: 502,
   SIGNING_UNSUPPORTED: 502,
   NO_CDN: 503,
-  /** The heap is above `limits.heapBudget`: new manifest work is shed (with Retry-After). */
+  /**
+   * The heap is above `limits.heapBudget`, or every parse thread is busy and `limits.parse.maxQueued`
+   * parses wait already: new manifest work is shed (with Retry-After).
+   */
   OVERLOADED: 503,
   /** LL-HLS: `_HLS_part` without `_HLS_msn`, a malformed value, or a directive too far ahead. */
   BLOCKING_RELOAD_INVALID: 400,

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RolloutSnapshot } from './rollout/controller';
+import type { PoolStats, RestartReason } from './parse-pool/pool';
+import type { ParseWhere } from './parse-pool/parsing';
 
 export type RouteKind = 'manifest' | 'segment' | 'steering';
 export type ConnectionCutReason = 'pipelining' | 'unread' | 'idle';
@@ -76,6 +78,11 @@ export class Metrics {
   private readonly probes: Counter<'cdn' | 'result'>;
   private readonly probeLatency: Histogram<'cdn'>;
   private readonly reloadOk: Gauge;
+  private readonly parses: Counter<'where' | 'result'>;
+  private readonly parseTime: Histogram<'where'>;
+  private readonly parseRestarts: Counter<'reason'>;
+  /** The manifest parse pool's threads and queue, read at scrape time (set by the runtime). */
+  parsePool: () => PoolStats = () => ({ workers: 0, busy: 0, queued: 0, restarts: 0 });
 
   constructor(
     snapshot: () => readonly CdnSnapshot[],
@@ -258,6 +265,47 @@ export class Metrics {
       aggregator: 'min',
     });
     this.reloadOk.set(1);
+    this.parses = new Counter({
+      name: 'switchyard_manifest_parses_total',
+      help: 'Manifest parses by where they ran (inline on the event loop, or worker: a parse thread) and result (ok or an error code; OVERLOADED: the parse pool and its queue were full)',
+      labelNames: ['where', 'result'],
+      registers,
+    });
+    this.parseTime = new Histogram({
+      name: 'switchyard_manifest_parse_duration_seconds',
+      help: 'Time one manifest parse took where it ran (inline: the event loop was held that long; worker: the thread was)',
+      labelNames: ['where'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.parseRestarts = new Counter({
+      name: 'switchyard_parse_worker_restarts_total',
+      help: 'Parse threads replaced: timeout (a parse past limits.parse.timeout was terminated), oom (past limits.parse.workerHeapBytes), crash',
+      labelNames: ['reason'],
+      registers,
+    });
+    const pool = () => this.parsePool();
+    new Gauge({
+      name: 'switchyard_parse_queue_depth',
+      help: 'Manifest parses waiting for a parse thread (at most limits.parse.maxQueued)',
+      registers,
+      aggregator: 'sum',
+      collect() {
+        this.set(pool().queued);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_parse_workers',
+      help: 'Parse threads alive, by state: busy (parsing) or idle (starting or waiting for work)',
+      labelNames: ['state'],
+      registers,
+      aggregator: 'sum',
+      collect() {
+        const s = pool();
+        this.set({ state: 'busy' }, s.busy);
+        this.set({ state: 'idle' }, s.workers - s.busy);
+      },
+    });
     new Gauge({
       name: 'switchyard_info',
       help: 'Always 1: the running version and the configured policy type as labels',
@@ -459,6 +507,15 @@ export class Metrics {
   connectionCut(reason: ConnectionCutReason): void {
     this.cutCounts[reason]++;
     this.cut.inc({ reason });
+  }
+
+  manifestParsed(where: ParseWhere, result: string, seconds: number | undefined): void {
+    this.parses.inc({ where, result });
+    if (seconds !== undefined) this.parseTime.observe({ where }, seconds);
+  }
+
+  parseWorkerRestart(reason: RestartReason): void {
+    this.parseRestarts.inc({ reason });
   }
 
   shedRequest(route: RouteKind): void {

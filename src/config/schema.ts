@@ -4,6 +4,15 @@ import { authSchema } from '../signing/config';
 import { fraction } from './fraction';
 import { DEFAULT_MANIFEST_LIMITS } from '../manifest/limits';
 
+/** Defaults of `limits.parse` (the worker count defaults to 'auto'). */
+export const DEFAULT_PARSE_SETTINGS = Object.freeze({
+  workers: 'auto' as const,
+  offThreadBytes: 128 * 1024,
+  maxQueued: 16,
+  timeout: 10_000,
+  workerHeapBytes: 256 * 1024 * 1024,
+});
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const id = (what: string) =>
   z
@@ -105,6 +114,30 @@ const manifestLimitsSchema = z.strictObject({
   maxDepth: count(1_000).default(DEFAULT_MANIFEST_LIMITS.maxDepth),
   maxAttributes: count(1_000_000).default(DEFAULT_MANIFEST_LIMITS.maxAttributes),
   maxBaseUrls: count(1_000_000).default(DEFAULT_MANIFEST_LIMITS.maxBaseUrls),
+});
+
+/**
+ * Where manifests are parsed (src/parse-pool): big ones in worker threads, so their parse never holds
+ * the event loop every other viewer waits on; small ones inline (a thread round trip costs more).
+ */
+const parseSchema = z.strictObject({
+  /** Parse threads: auto is one per core beyond the first (at most 4); 0 parses everything inline. */
+  workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
+  /** Manifests of at least this many characters (bytes, for ASCII text) are parsed in a thread. */
+  offThreadBytes: z.number().int().min(0).default(DEFAULT_PARSE_SETTINGS.offThreadBytes),
+  /** Parses waiting for a thread at most; past it, 503 OVERLOADED with Retry-After. */
+  maxQueued: z.number().int().min(0).max(10_000).default(DEFAULT_PARSE_SETTINGS.maxQueued),
+  /** Time budget of one parse in a thread: past it the thread is terminated, 502 MANIFEST_TOO_COMPLEX. */
+  timeout: duration
+    .refine((ms) => ms >= 1, 'expected a parse time budget of at least 1ms')
+    .default(DEFAULT_PARSE_SETTINGS.timeout),
+  /** V8 heap of one parse thread (bytes); a parse that needs more: 502 MANIFEST_TOO_COMPLEX. */
+  workerHeapBytes: z
+    .number()
+    .int()
+    .min(16 * 1024 * 1024)
+    .max(64 * 1024 * 1024 * 1024)
+    .default(DEFAULT_PARSE_SETTINGS.workerHeapBytes),
 });
 
 const keysSchema = z.strictObject({
@@ -340,6 +373,8 @@ export const configSchema = z
         blockingPerClient: z.number().int().min(1).max(100_000).default(16),
         /** Structure one manifest may have (src/manifest/limits.ts); past it, 502 MANIFEST_TOO_COMPLEX. */
         manifest: manifestLimitsSchema.default(DEFAULT_MANIFEST_LIMITS),
+        /** Parse worker threads for big manifests (README, Security and operations). */
+        parse: parseSchema.default(DEFAULT_PARSE_SETTINGS),
         /** Requests one connection may have waiting for their answers (pipelining); more closes it. */
         maxPipelined: z.number().int().min(1).max(10_000).default(16),
         /** Answer bytes one connection may leave unread before a new request on it closes it. */
@@ -363,6 +398,7 @@ export const configSchema = z
       .default({
         blockingPerClient: 16,
         manifest: DEFAULT_MANIFEST_LIMITS,
+        parse: DEFAULT_PARSE_SETTINGS,
         maxPipelined: 16,
         maxUnreadBytes: 8 * 1024 * 1024,
         headersTimeout: 10_000,

@@ -26,11 +26,16 @@ export interface ManifestCacheOptions<T> {
   /** How long a stale copy is served before the origin is asked again. */
   errorRetryMs: number;
   /**
-   * Turns an origin answer into the cached value and its TTL (ms). May throw SwitchyardError.
-   * `partition` is the caller's opaque tag for the entry (two partitions never share one); `url` is
-   * the URL the entry is cached under, as asked (its query included, whatever redirects followed).
+   * Turns an origin answer into the cached value and its TTL (ms), at once or later (a parse in a
+   * worker thread). May throw (or reject with) SwitchyardError. `partition` is the caller's opaque tag
+   * for the entry (two partitions never share one); `url` is the URL the entry is cached under, as
+   * asked (its query included, whatever redirects followed).
    */
-  load(response: OriginResponse, partition: string, url: string): { value: T; ttlMs: number };
+  load(
+    response: OriginResponse,
+    partition: string,
+    url: string,
+  ): { value: T; ttlMs: number } | Promise<{ value: T; ttlMs: number }>;
   /** Observes every lookup (metrics) and origin fetch. */
   onLookup?(outcome: CacheOutcome, url: string): void;
   onOriginFetch?(url: string, result: { ok: boolean; durationMs: number; error?: SwitchyardError }): void;
@@ -140,7 +145,7 @@ export class ManifestCache<T> {
     const started = this.now();
     try {
       const response = await this.opts.client.fetch(url, { holdMs: context.holdMs });
-      const { value, ttlMs } = this.opts.load(response, partition, url);
+      const { value, ttlMs } = await this.opts.load(response, partition, url);
       options.ttl = Math.max(1, Math.round(ttlMs));
       this.opts.onOriginFetch?.(url, { ok: true, durationMs: this.now() - started });
       return { value, fetchedAt: response.fetchedAt, ttlMs, stale: false };

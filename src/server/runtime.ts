@@ -12,7 +12,8 @@ import { configHash, createStateStore, type StateStore, type StateStoreDeps } fr
 import { createPolicyState, type SharedPolicyState } from '../state/policy-state';
 import { OriginClient } from '../origin/client';
 import { ManifestCache } from '../origin/cache';
-import { manifestBytes, manifestTtl, parseManifest, type ParsedManifest } from '../manifest/load';
+import { manifestBytes, manifestTtl, type ParsedManifest } from '../manifest/load';
+import { autoWorkers, ManifestParsing, type ParseSettings } from '../parse-pool/parsing';
 import { ACTIVE_SESSION_WINDOW_MS, Metrics, reasonKind, type QoeRow } from '../metrics';
 import { LRUCache } from 'lru-cache';
 import { SegmentAvailability } from '../health/segment-check';
@@ -187,6 +188,8 @@ export class Runtime {
   /** Heap above limits.heapBudget: new manifest work is shed (503 OVERLOADED). */
   readonly heap: HeapGuard;
   private readonly fallbackHeapBudget = defaultHeapBudget();
+  /** Big manifests are parsed in worker threads (limits.parse), small ones inline. */
+  readonly parsing: ManifestParsing;
   /** Stream id → when a manifest of it was last served (for the removal warning of a reload). */
   private readonly lastServed = new Map<string, number>();
   /** Redirect mode: where each session's recent segments were sent, to see its retries. */
@@ -271,6 +274,24 @@ export class Runtime {
     this.metrics.rolloutSource = () => this.rolloutCtl?.snapshot();
     this.decisions = new DecisionLog(this.decisionLogOptions(config));
     this.heap = new HeapGuard(() => this.current.config.limits.heapBudget ?? this.fallbackHeapBudget);
+    this.parsing = new ManifestParsing(parseSettings(config), {
+      parsed: (where, result, seconds) => this.metrics.manifestParsed(where, result, seconds),
+      onRestart: (reason, detail) => {
+        this.metrics.parseWorkerRestart(reason);
+        this.logger.warn(
+          { event: 'parse_worker_restart', reason, detail },
+          reason === 'timeout'
+            ? 'manifest parse past its time budget: worker terminated and replaced'
+            : 'manifest parse worker died and was replaced',
+        );
+      },
+      onUnavailable: (error) =>
+        this.logger.error(
+          { event: 'parse_pool_unavailable', error },
+          'manifest parse workers cannot start: every manifest is parsed on the main thread',
+        ),
+    });
+    this.metrics.parsePool = () => this.parsing.stats();
     this.apply(config);
   }
 
@@ -529,6 +550,7 @@ export class Runtime {
       ? JSON.stringify([previous.config.cache, previous.config.limits.manifest, prevOriginKey])
       : '';
     if (cacheKey !== prevCacheKey) this.cacheInstance = this.makeCache(config);
+    this.parsing.configure(parseSettings(config));
 
     this.monitor.setCdns(monitoredCdns(config));
     this.store.qoe.configure(qoeWindowSettings(config));
@@ -660,8 +682,8 @@ export class Runtime {
       errorRetryMs: config.cache.errorRetry,
       now: this.now,
       // The partition is the requesting stream's origin base: URIs are placed relative to it.
-      load: (response, originBase, cachedAs) => {
-        const value = parseManifest(
+      load: async (response, originBase, cachedAs) => {
+        const value = await this.parsing.parse(
           response.body,
           response.url,
           originBase,
@@ -756,8 +778,25 @@ export class Runtime {
     this.rolloutCtl?.stop();
     await this.decisions.close();
     await this.store.close();
-    await Promise.all([this.client.close(), this.segments.close(), this.probeAgent.close()]);
+    await Promise.all([
+      this.client.close(),
+      this.segments.close(),
+      this.probeAgent.close(),
+      this.parsing.close(),
+    ]);
   }
+}
+
+/** The parse pool's settings from a config (`workers: auto` resolved for this machine). */
+export function parseSettings(config: Config): ParseSettings {
+  const p = config.limits.parse;
+  return {
+    workers: p.workers === 'auto' ? autoWorkers() : p.workers,
+    offThreadBytes: p.offThreadBytes,
+    maxQueued: p.maxQueued,
+    timeoutMs: p.timeout,
+    workerHeapBytes: p.workerHeapBytes,
+  };
 }
 
 /** `decisions.jsonl` → `decisions.w3.jsonl` in cluster worker 3. */

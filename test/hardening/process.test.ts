@@ -1,7 +1,7 @@
 /**
  * The built `switchyard serve` as a process: errors that escape every handler are logged and counted
- * and the process keeps serving; SIGHUP reloads the config; SIGTERM lets in-flight requests finish
- * and exits 0.
+ * and the process keeps serving; manifests are parsed in its worker thread (the compiled entry);
+ * SIGHUP reloads the config; SIGTERM lets in-flight requests finish and exits 0.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -42,6 +42,8 @@ beforeAll(async () => {
       `policy: { module: ${path.join(__dirname, 'fixtures', 'throwing-policy.js')} }`,
       'origin: { allowPrivateAddresses: true }',
       `metrics: { token: ${METRICS_TOKEN} }`,
+      // Every manifest is parsed in a thread: the compiled worker entry (dist/src/parse-pool/worker.js).
+      'limits: { parse: { workers: 1, offThreadBytes: 0 } }',
     ].join('\n'),
   );
   child = spawn(process.execPath, [CLI, 'serve', '--config', file], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -93,6 +95,17 @@ test('a throw inside the request: 500 INTERNAL without the cause, logged with it
   await waitFor(() => find() !== undefined, PATIENCE_MS);
   expect(JSON.stringify(find())).toContain('policy blew up (sync)');
   expect((await get(`${url}f/ok.m3u8`)).status).toBe(200);
+});
+
+test('the built package parses manifests in its worker thread', async () => {
+  expect((await get(`${url}f/ok.m3u8`)).status).toBe(200);
+  const res = await fetch(`${url}metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const text = await res.text();
+  expect(
+    metricValue(text, 'switchyard_manifest_parses_total', { where: 'worker', result: 'ok' }),
+  ).toBeGreaterThan(0);
+  expect(metricValue(text, 'switchyard_manifest_parses_total', { where: 'inline' })).toBe(0);
+  expect(metricValue(text, 'switchyard_parse_workers')).toBe(1);
 });
 
 test('SIGHUP re-reads the config', async () => {

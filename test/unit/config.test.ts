@@ -142,6 +142,13 @@ describe('validateConfig', () => {
         maxAttributes: 256,
         maxBaseUrls: 64,
       },
+      parse: {
+        workers: 'auto',
+        offThreadBytes: 128 * 1024,
+        maxQueued: 16,
+        timeout: 10_000,
+        workerHeapBytes: 256 * 1024 * 1024,
+      },
     });
     expect(cfg.cors).toEqual({ allowOrigin: '*' });
     expect(cfg.log).toEqual({ level: 'info', access: false });
@@ -209,6 +216,35 @@ describe('validateConfig', () => {
       'origin.maxBlocking',
       'streams.0.originQuery.1',
     ]);
+    expect(
+      paths(() =>
+        validateConfig(
+          {
+            ...minimal(),
+            limits: {
+              parse: {
+                workers: -1,
+                offThreadBytes: 1.5,
+                maxQueued: -1,
+                timeout: '0ms',
+                workerHeapBytes: 1024,
+              },
+            },
+          },
+          { env: {} },
+        ),
+      ).sort(),
+    ).toEqual([
+      'limits.parse.maxQueued',
+      'limits.parse.offThreadBytes',
+      'limits.parse.timeout',
+      'limits.parse.workerHeapBytes',
+      'limits.parse.workers',
+    ]);
+    expect(
+      validateConfig({ ...minimal(), limits: { parse: { workers: 0, timeout: '250ms' } } }, { env: {} })
+        .limits.parse,
+    ).toMatchObject({ workers: 0, timeout: 250, offThreadBytes: 128 * 1024 });
     const ok = minimal();
     (ok.streams[0] as Record<string, unknown>).originQuery = ['token'];
     expect(validateConfig(ok, { env: {} }).streams[0]?.originQuery).toEqual(['token']);
@@ -490,6 +526,13 @@ describe('parseConfig (YAML)', () => {
     expect(cfg.cdns[1]?.health).toEqual({ path: '/live1/health' });
     expect(cfg.session.maxAge).toBe(86_400_000);
     expect(cfg.cache.vodTtl).toBe(300_000);
+    expect(cfg.limits.parse).toEqual({
+      workers: 'auto',
+      offThreadBytes: 131_072,
+      maxQueued: 16,
+      timeout: 10_000,
+      workerHeapBytes: 268_435_456,
+    });
     expect(() => parseConfig(readFileSync(join(EXAMPLES, 'config.yaml'), 'utf8'), { env: {} })).toThrow(
       /SWITCHYARD_SECRET/,
     );
