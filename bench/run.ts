@@ -6,6 +6,7 @@
  *   BENCH_SCENARIOS=a,b        only these CPU scenarios (bench/cpu.ts)
  *   BENCH_SECONDS=4            seconds per measured run
  *   BENCH_ROUNDS=5             interleaved rounds per comparison
+ *   BENCH_PARSE_N=8            cap-sized parses in flight at once for the parse section's RSS reading
  *   BENCH_CPU_PROF=1           CPU profile of the Switchyard process (bench/results/profile/), summarized
  *
  * The machine may be shared and busy: every comparison is interleaved over rounds and reported as
@@ -18,6 +19,7 @@ import { TokenSigner } from '../src/index';
 import { cpuSection, profileDir } from './cpu';
 import { memorySection } from './memory';
 import { originFetchesSection } from './origin-fetches';
+import { parseSection } from './parse';
 import { BENCH_SECRET, BENCH_STREAM } from './playlists';
 import { summarizeProfile } from './profile';
 import { renderSection } from './render';
@@ -34,6 +36,7 @@ const SECTIONS: readonly BenchSection[] = [
   viewersSection,
   workersSection,
   memorySection,
+  parseSection,
   signingSection,
   renderSection,
   originFetchesSection,
