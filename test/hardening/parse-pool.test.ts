@@ -7,7 +7,7 @@
  * wall-clock bound. A parse past its time budget, a thread that runs out of heap, and a full pool each
  * get their defined answer, the pool recovers, and no parse is left waiting.
  */
-import { validateConfig } from '../../src/config/load';
+import { validateConfig } from '../../src/configure';
 import { get, startStack, TEST_SECRET, waitFor, type Fetched, type Stack } from '../helpers/stack';
 import { longPlaylist } from './hostile-manifests';
 import { startHostileOrigin, type HostileOrigin } from './hostile-origin';
