@@ -461,12 +461,13 @@ export class Metrics {
     this.originLatency.observe({ origin }, seconds);
   }
 
-  selection(cdn: string, reason: string): void {
-    this.selections.inc({ cdn, reason: reasonKind(reason) });
+  /** `cdnIds`: the configured CDNs, so a reason that starts with one (a custom policy's) is `other`. */
+  selection(cdn: string, reason: string, cdnIds?: CdnIdSet): void {
+    this.selections.inc({ cdn, reason: reasonKind(reason, cdnIds) });
   }
 
-  switched(from: string, to: string, reason: string): void {
-    this.switches.inc({ from, to, reason: reasonKind(reason) });
+  switched(from: string, to: string, reason: string, cdnIds?: CdnIdSet): void {
+    this.switches.inc({ from, to, reason: reasonKind(reason, cdnIds) });
   }
 
   breakerChanged(origin: string, state: 'closed' | 'open' | 'half-open'): void {
@@ -533,7 +534,14 @@ export class Metrics {
  * "weighted: rendezvous" → "weighted", "rules eu: weighted: …" → "rules", "stayed on a: c does not
  * serve …" → "stayed": the reason's first word, so no CDN id, rule label or figure reaches a label.
  */
-export function reasonKind(reason: string): string {
+export function reasonKind(reason: string, cdnIds?: CdnIdSet): string {
   const word = /^[A-Za-z][A-Za-z0-9_-]*/.exec(reason.trimStart());
-  return word === null ? 'other' : word[0].slice(0, 32).toLowerCase();
+  // A custom policy may start its reason with a CDN's id ("b is cheapest"): never a label value.
+  if (word === null || cdnIds?.has(word[0]) === true) return 'other';
+  return word[0].slice(0, 32).toLowerCase();
+}
+
+/** The configured CDN ids, as the live config state holds them. */
+export interface CdnIdSet {
+  has(id: string): boolean;
 }

@@ -68,7 +68,7 @@ export function decide(
   }
   if (placesSegments) {
     runtime.share.record(selection.cdn, now);
-    runtime.metrics.selection(selection.cdn, selection.reason);
+    runtime.metrics.selection(selection.cdn, selection.reason, state.cdns);
   }
   if (selection.switched) {
     runtime.recordSwitch({

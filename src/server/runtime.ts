@@ -495,7 +495,7 @@ export class Runtime {
       at: this.now(),
       ...event,
       reason: cause === undefined ? event.reason : `${cause.text}; ${event.reason}`,
-      kind: cause?.kind ?? reasonKind(event.reason),
+      kind: cause?.kind ?? reasonKind(event.reason, this.state.cdns),
     };
     this.recentSwitches.push(full);
     this.metrics.switched(event.from, event.to, full.kind);
