@@ -426,9 +426,10 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
       slot.broken = true;
       throw err;
     } finally {
-      // Later events of this run's requests (aborts of the stopped player) are not the next run's.
-      slot.run = null;
+      // The stopped player's requests end (aborted) while the page settles: they are still this
+      // play's, as its last entries; after that, nothing that comes is the next play's.
       if (!slot.broken) await settle(slot, 3_000);
+      slot.run = null;
       if (slot.broken || closing || slot.page.isClosed()) await closePage(slot);
       else idle.push(slot);
       holding--;
