@@ -36,7 +36,7 @@ export class ClusterStateStore implements StateStore {
   ) {
     this.now = options.now ?? Date.now;
     const now = this.now();
-    this.sessions = new SharedSessionMemory(options.sessions);
+    this.sessions = new SharedSessionMemory({ now: this.now, ...options.sessions });
     this.selections = new FleetShare(30_000, now);
     this.info = {
       id: instanceId,

@@ -177,9 +177,11 @@ export function parseDash(
   manifestUrl: string,
   originBase: string,
   limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+  /** "Now" for a dynamic MPD's segment timeline (ms since the epoch): the server's clock. */
+  now: number = Date.now(),
 ): DashManifest {
   try {
-    return parseDashUnchecked(text, manifestUrl, originBase, limits);
+    return parseDashUnchecked(text, manifestUrl, originBase, limits, now);
   } catch (err) {
     if (err instanceof SwitchyardError) throw err;
     // Whatever an origin sends must end as a typed 502, never as a crash of the request.
@@ -192,11 +194,12 @@ function parseDashUnchecked(
   manifestUrl: string,
   originBase: string,
   limits: ManifestLimits,
+  now: number,
 ): DashManifest {
   const { root } = parseXml(text, { fragment: true, limits });
   const top = root.children;
   const mpd = top.length === 1 && top[0]?.local === 'MPD' && isDashNs(top[0].ns) ? top[0] : undefined;
-  if (mpd) return parseMpdDocument(text, mpd, manifestUrl, originBase, limits);
+  if (mpd) return parseMpdDocument(text, mpd, manifestUrl, originBase, limits, now);
   return parseRemoteDocument(text, root, manifestUrl, originBase, limits);
 }
 
@@ -432,6 +435,7 @@ function parseMpdDocument(
   manifestUrl: string,
   originBase: string,
   limits: ManifestLimits,
+  now: number,
 ): DashManifest {
   const { dash, edits, slotFor, levelBases, baseFrom, walk, refreshes } = rewriter(
     text,
@@ -474,7 +478,7 @@ function parseMpdDocument(
   walk(root, rootBases);
 
   const template = buildTemplate(text, edits);
-  const understood = understand(text, manifestUrl, originBase, root);
+  const understood = understand(text, manifestUrl, originBase, root, now);
   const mup = understood.minimumUpdatePeriodMs;
   return {
     template,
@@ -624,13 +628,19 @@ interface Understood {
  * root to be spelled `MPD` and at least one Period; when it cannot read an MPD that is well formed, the
  * root's own attribute stands in for minimumUpdatePeriod.
  */
-function understand(text: string, manifestUrl: string, originBase: string, root: XmlElement): Understood {
+function understand(
+  text: string,
+  manifestUrl: string,
+  originBase: string,
+  root: XmlElement,
+  now: number,
+): Understood {
   const fromAttribute = parseDuration(attribute(root, 'minimumUpdatePeriod')?.value);
   let parsed: MpdManifest | undefined;
   try {
     parsed =
-      segmentEstimate(root, Date.now()) <= MAX_EXPANDED_SEGMENTS
-        ? parseMpd(text, { manifestUri: manifestUrl })
+      segmentEstimate(root, now) <= MAX_EXPANDED_SEGMENTS
+        ? parseMpd(text, { manifestUri: manifestUrl, NOW: now })
         : undefined;
   } catch {
     parsed = undefined;

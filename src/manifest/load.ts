@@ -62,6 +62,8 @@ export function parseManifest(
   originBase: string,
   contentType: string | undefined,
   limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+  /** "Now" for a dynamic MPD's segment timeline (ms since the epoch): the server's clock. */
+  now: number = Date.now(),
 ): ParsedManifest {
   if (looksLikeHls(text)) {
     const { template, info } = parseHls(text, manifestUrl, originBase, limits);
@@ -73,7 +75,7 @@ export function parseManifest(
     };
   }
   if (looksLikeDash(text) || looksLikeDashDocument(text)) {
-    const { template, info, document } = parseDash(text, manifestUrl, originBase, limits);
+    const { template, info, document } = parseDash(text, manifestUrl, originBase, limits, now);
     return {
       template,
       encoded: encodeTemplate(template),

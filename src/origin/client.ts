@@ -26,6 +26,7 @@ export interface OriginClientOptions {
   breaker?: { failures: number; coolDown: number };
   /** Circuit breaker state changes, by origin (scheme://host:port). */
   onBreaker?: (origin: string, state: BreakerState) => void;
+  /** The clock (ms since the epoch) of `fetchedAt`, durations and the breakers; default Date.now. */
   now?: () => number;
 }
 
@@ -121,7 +122,10 @@ export class OriginClient {
   private readonly blockingSlots = new Map<string, Slots>();
   private readonly breakers = new Map<string, CircuitBreaker>();
 
+  private readonly now: () => number;
+
   constructor(private readonly opts: OriginClientOptions) {
+    this.now = opts.now ?? Date.now;
     const maxConcurrent = opts.maxConcurrent ?? 64;
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
       throw new TypeError(`OriginClient: expected maxConcurrent to be an integer ≥ 1, got ${maxConcurrent}`);
@@ -148,7 +152,7 @@ export class OriginClient {
       b = new CircuitBreaker({
         failures: this.opts.breaker?.failures ?? 5,
         coolDownMs: this.opts.breaker?.coolDown ?? 5_000,
-        now: this.opts.now,
+        now: this.now,
         onChange: (state) => this.opts.onBreaker?.(origin, state),
       });
       this.breakers.set(origin, b);
@@ -184,7 +188,7 @@ export class OriginClient {
         { details: { cause: 'circuit_open' } },
       );
     }
-    const started = Date.now();
+    const started = this.now();
     const headersTimeout = this.opts.headersTimeout + (options.holdMs ?? 0);
     // A body that trickles in under bodyTimeout per chunk must still end: one deadline for the whole fetch.
     const deadline = AbortSignal.timeout(this.opts.connectTimeout + headersTimeout + this.opts.bodyTimeout);
@@ -275,14 +279,16 @@ export class OriginClient {
       const body = await readBody(res, this.opts.maxBodyBytes, signal).catch((err: unknown) => {
         throw mapError(err, current, deadline);
       });
+      // One reading: the response is dated at the moment its duration ends.
+      const fetchedAt = this.now();
       return {
         url: current,
         status,
         contentType: header(res.headers, 'content-type'),
         cacheControl: header(res.headers, 'cache-control'),
         body,
-        fetchedAt: Date.now(),
-        durationMs: Date.now() - started,
+        fetchedAt,
+        durationMs: fetchedAt - started,
       };
     }
   }

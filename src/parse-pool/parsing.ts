@@ -70,13 +70,15 @@ export class ManifestParsing {
     originBase: string,
     contentType: string | undefined,
     limits: ManifestLimits,
+    /** "Now" for a dynamic MPD's segment timeline: the server's clock, on either thread. */
+    now: number = Date.now(),
   ): Promise<ParsedManifest> {
     const s = this.settings;
     if (s.workers > 0 && text.length >= s.offThreadBytes && !this.closed) {
       const pool = (this.pool ??= new ParsePool(s, this.observer, this.entry ?? parseWorkerEntry()));
       if (!pool.unavailable) {
         try {
-          const answer = await pool.parse({ text, manifestUrl, originBase, contentType, limits });
+          const answer = await pool.parse({ text, manifestUrl, originBase, contentType, limits, now });
           this.observer.parsed?.('worker', 'ok', answer.parseMs / 1000);
           return await unpackManifest(answer.packed);
         } catch (err) {
@@ -89,7 +91,7 @@ export class ManifestParsing {
     }
     const started = performance.now();
     try {
-      const parsed = parseManifest(text, manifestUrl, originBase, contentType, limits);
+      const parsed = parseManifest(text, manifestUrl, originBase, contentType, limits, now);
       this.observer.parsed?.('inline', 'ok', (performance.now() - started) / 1000);
       return parsed;
     } catch (err) {

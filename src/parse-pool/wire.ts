@@ -24,6 +24,8 @@ export interface ParseRequest {
   readonly originBase: string;
   readonly contentType: string | undefined;
   readonly limits: ManifestLimits;
+  /** "Now" for a dynamic MPD's segment timeline (ms since the epoch): the server's clock. */
+  readonly now?: number;
 }
 
 /** A SwitchyardError as data (an Error's own fields do not survive structured clone). */

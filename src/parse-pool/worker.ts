@@ -16,7 +16,14 @@ port.on('message', (req: ParseRequest) => {
   let answer: WorkerMessage;
   let transfer: ArrayBuffer[] = [];
   try {
-    const parsed = parseManifest(req.text, req.manifestUrl, req.originBase, req.contentType, req.limits);
+    const parsed = parseManifest(
+      req.text,
+      req.manifestUrl,
+      req.originBase,
+      req.contentType,
+      req.limits,
+      req.now ?? Date.now(),
+    );
     const packed = packManifest(parsed);
     transfer = transferList(packed);
     answer = { type: 'parsed', id: req.id, packed, parseMs: performance.now() - started };

@@ -689,6 +689,7 @@ export class Runtime {
           originBase,
           response.contentType,
           config.limits.manifest,
+          this.now(),
         );
         for (const [url, bps] of value.info.variantBandwidths ?? []) this.variantBandwidth.set(url, bps);
         const ttlMs = manifestTtl(value.info, config.cache, response.cacheControl);

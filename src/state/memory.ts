@@ -20,7 +20,7 @@ export class MemoryStateStore implements StateStore {
     options: { sessions?: SessionMemoryOptions; now?: () => number } = {},
   ) {
     const now = (options.now ?? Date.now)();
-    this.sessions = new SessionMemory(options.sessions);
+    this.sessions = new SessionMemory({ now: options.now, ...options.sessions });
     this.info = {
       id: instanceId,
       configHash: '',

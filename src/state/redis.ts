@@ -109,7 +109,7 @@ export class RedisStateStore implements StateStore {
     this.now = deps.now ?? Date.now;
     const now = this.now();
     this.selections = new FleetShare(30_000, now);
-    this.sessions = new SharedSessionMemory(deps.sessions);
+    this.sessions = new SharedSessionMemory({ now: this.now, ...deps.sessions });
     this.sessions.onMiss = (id) => {
       if (this.connected && this.lookups.size < MAX_LOOKUPS_PER_FLUSH) this.lookups.add(id);
     };
