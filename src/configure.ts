@@ -15,13 +15,16 @@ import {
 } from './config/load';
 import { cdnPrefix, type Config } from './config/schema';
 import { builtinPolicies, type PolicyRegistry } from './policy/registry';
-import { createSigner, SigningConfigError } from './signing';
+import { createSigner, SignerRegistry, SigningConfigError } from './signing';
+import { isBuiltinScheme, SCHEME_KEYS } from './signing/config';
 
 export { ConfigError, type ConfigIssue } from './config/load';
 
 export interface ConfigLoadOptions extends SchemaLoadOptions {
   /** Policies `policy:` may name; default: the built-ins. */
   policies?: PolicyRegistry;
+  /** Signers `cdns[].auth.scheme` may name besides the built-in schemes and `custom` modules. */
+  signers?: SignerRegistry;
 }
 
 /** `policy:` through the registry; custom module paths come back absolute. */
@@ -72,35 +75,57 @@ function toConfigIssue(issue: {
  * cannot sign is reported now (by path) rather than on the first playlist; custom signer module
  * paths come back absolute.
  */
-export const signerResolver: ConfigResolver = {
-  resolve(config, { baseDir }) {
-    const issues: ConfigIssue[] = [];
-    const cdns = config.cdns.map((cdn, i) => {
-      if (!cdn.auth) return cdn;
-      let auth = cdn.auth;
-      if (auth.module !== undefined) {
-        const spec = auth.module;
-        const absolute = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(baseDir, spec) : spec;
-        auth = { ...auth, module: absolute };
+export function signerResolver(signers?: SignerRegistry): ConfigResolver {
+  return { resolve: (config, { baseDir }) => resolveSigners(config, baseDir, signers) };
+}
+
+function resolveSigners(
+  config: Config,
+  baseDir: string,
+  signers: SignerRegistry | undefined,
+): { config: Config; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const cdns = config.cdns.map((cdn, i) => {
+    if (!cdn.auth) return cdn;
+    let auth = cdn.auth;
+    const scheme = auth.scheme;
+    if (scheme !== undefined && scheme !== 'custom' && !isBuiltinScheme(scheme) && signers?.get(scheme)) {
+      // A registered signer takes its settings under `options`, like a custom module.
+      const stray = [...SCHEME_KEYS, 'module' as const].filter((k) => auth[k] !== undefined);
+      for (const k of stray)
+        issues.push({
+          path: `cdns.${i}.auth.${k}`,
+          message: `${k} does not apply to the registered signer ${scheme}: its settings go under options`,
+        });
+      if (stray.length > 0) return cdn;
+    }
+    if (auth.module !== undefined) {
+      const spec = auth.module;
+      const absolute = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(baseDir, spec) : spec;
+      auth = { ...auth, module: absolute };
+    }
+    for (const stream of config.streams) {
+      try {
+        createSigner(
+          auth,
+          { streamId: stream.id, streamPrefix: cdnPrefix(cdn, stream.id) },
+          baseDir,
+          signers,
+        );
+      } catch (err) {
+        const at = err instanceof SigningConfigError ? err.path : ['module'];
+        const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+        issues.push({ path: ['cdns', i, 'auth', ...at].join('.'), message });
+        break;
       }
-      for (const stream of config.streams) {
-        try {
-          createSigner(auth, { streamId: stream.id, streamPrefix: cdnPrefix(cdn, stream.id) }, baseDir);
-        } catch (err) {
-          const at = err instanceof SigningConfigError ? err.path : ['module'];
-          const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-          issues.push({ path: ['cdns', i, 'auth', ...at].join('.'), message });
-          break;
-        }
-      }
-      return { ...cdn, auth };
-    });
-    return { issues, config: { ...config, cdns } };
-  },
-};
+    }
+    return { ...cdn, auth };
+  });
+  return { issues, config: { ...config, cdns } };
+}
 
 function resolvers(options: ConfigLoadOptions): ConfigResolver[] {
-  return [policyResolver(options.policies), signerResolver];
+  return [policyResolver(options.policies), signerResolver(options.signers)];
 }
 
 /**
@@ -119,7 +144,7 @@ export function parseConfig(text: string, options: ConfigLoadOptions = {}): Conf
 /** Reads and validates a config file; relative module paths in it resolve against its folder. */
 export function loadConfigFile(
   file: string,
-  options: Pick<ConfigLoadOptions, 'env' | 'policies'> = {},
+  options: Pick<ConfigLoadOptions, 'env' | 'policies' | 'signers'> = {},
 ): Promise<Config> {
   return loadConfigFileWith(file, resolvers(options), options);
 }

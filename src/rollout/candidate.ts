@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, parseConfig } from '../configure';
 import type { Config } from '../config/schema';
 import type { PolicyRegistry } from '../policy/registry';
+import type { SignerRegistry } from '../signing/registry';
 
 export interface Candidate {
   readonly config: Config;
@@ -19,7 +20,12 @@ export interface Candidate {
  * relative paths against its own folder). Read synchronously: it happens when a config is applied
  * (start, reload), never on a request. Every problem is a ConfigError at `rollout.candidate`.
  */
-export function readCandidate(live: Config, registry: PolicyRegistry): Candidate | undefined {
+export function readCandidate(
+  live: Config,
+  registry: PolicyRegistry,
+  /** Signers supplied in process (RuntimeOptions.signers), which the candidate may name as the live config does. */
+  signers?: SignerRegistry,
+): Candidate | undefined {
   const rollout = live.rollout;
   if (rollout === undefined) return undefined;
   const file = rollout.candidate;
@@ -33,7 +39,7 @@ export function readCandidate(live: Config, registry: PolicyRegistry): Candidate
   }
   let config: Config;
   try {
-    config = parseConfig(text, { source: file, baseDir: path.dirname(file), policies: registry });
+    config = parseConfig(text, { source: file, baseDir: path.dirname(file), policies: registry, signers });
   } catch (err) {
     if (err instanceof ConfigError)
       throw new ConfigError(

@@ -42,6 +42,7 @@ export function whatifRoutes(router: Router, runtime: Runtime): void {
       try {
         candidate = parseConfig(text, {
           policies: runtime.policies,
+          signers: runtime.signers,
           source: 'candidate',
           baseDir: runtime.configSource ? path.dirname(runtime.configSource) : process.cwd(),
         });

@@ -33,6 +33,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { defaultHeapBudget, HeapGuard } from './heap';
 import { version as packageVersion } from '../version';
 import { RetryMemory } from './delivery/retry-memory';
+import type { SignerRegistry } from '../signing/registry';
 
 /** Everything derived from one config; swapped as a whole on reload, so a request sees one config. */
 export interface ConfigState {
@@ -101,7 +102,10 @@ const LIVE_STREAM_WINDOW_MS = 5 * 60_000;
 
 export interface RuntimeOptions {
   logger: Logger;
+  /** Policies the config may name (`policy: { type }`); default: the built-ins. */
   policies?: PolicyRegistry;
+  /** URL signers the config may name (`cdns[].auth.scheme`) besides the built-in schemes. */
+  signers?: SignerRegistry;
   prober?: Prober;
   now?: () => number;
   /** Process metrics (CPU, memory, event loop) in /metrics; off for several instances in one process. */
@@ -153,6 +157,7 @@ export class Runtime {
   /** State shared with the other instances (in-process only by default). */
   readonly store: StateStore;
   readonly policies: PolicyRegistry;
+  readonly signers: SignerRegistry | undefined;
   /** Session memory, volume ledger and scores every config's policy is built over (the store's). */
   readonly policyState: SharedPolicyState;
   readonly now: () => number;
@@ -220,6 +225,7 @@ export class Runtime {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.policies = options.policies ?? builtinPolicies();
+    this.signers = options.signers;
     this.monitor = new HealthMonitor(
       options.prober ?? httpProber(this.probeAgent),
       // A CDN going down is a warning; its recovery is good news, logged at info.
@@ -517,7 +523,7 @@ export class Runtime {
 
   private apply(config: Config): void {
     // The candidate is read and checked before anything changes: a bad one rejects the whole config.
-    const candidate = readCandidate(config, this.policies);
+    const candidate = readCandidate(config, this.policies, this.signers);
     const cdnIds = config.cdns.map((c) => c.id);
     const policy = this.policies.create(config.policy, cdnIds, ['policy'], { state: this.policyState });
     const signer = new TokenSigner(config.secrets, config.session.maxAge);
@@ -573,6 +579,7 @@ export class Runtime {
       recordedHeaders: routedHeaders(config.policy),
       urlSigners: new CdnSigners({
         cdns: config.cdns,
+        signers: this.signers,
         prefixes: cdnPrefixes,
         sessionMaxAgeMs: config.session.maxAge,
         onShortfall: (cdn, stream, shortfallMs) =>

@@ -124,7 +124,7 @@ export function createSwitchyard(config: Config, options: RuntimeOptions): Switc
           onConfig: (next) => runtime.reload(next),
           onError: (err) => runtime.reloadFailed(err),
         },
-        (text, at) => parseConfig(text, { policies: runtime.policies, ...at }),
+        (text, at) => parseConfig(text, { policies: runtime.policies, signers: runtime.signers, ...at }),
       );
       watcher.start();
       return watcher;

@@ -10,6 +10,7 @@ import { signTemplate, withToken, type TemplateSigning } from './apply';
 import type { AuthConfig } from './config';
 import { mintTimes, usageNeedMs, type MintTimes, type UsageInfo } from './epoch';
 import { createSigner } from './index';
+import type { SignerRegistry } from './registry';
 import type { SignTarget, UrlSigner } from './types';
 
 export interface SigningCdn {
@@ -24,6 +25,8 @@ export interface CdnSignersOptions {
   readonly sessionMaxAgeMs: number;
   /** Folder custom signer modules resolve against (their paths are absolute after config load). */
   readonly baseDir?: string;
+  /** Signers supplied in process (RuntimeOptions.signers), by scheme name. */
+  readonly signers?: SignerRegistry;
   /** Called once per (CDN, stream) when a CDN-side lifetime cannot cover what players need. */
   readonly onShortfall?: (cdn: string, stream: string, shortfallMs: number) => void;
 }
@@ -79,7 +82,12 @@ export class CdnSigners {
           ? {
               auth,
               prefix,
-              signer: createSigner(auth, { streamId: stream, streamPrefix: prefix }, this.o.baseDir),
+              signer: createSigner(
+                auth,
+                { streamId: stream, streamPrefix: prefix },
+                this.o.baseDir,
+                this.o.signers,
+              ),
             }
           : null;
       this.entries.set(k, e);

@@ -19,6 +19,27 @@ export const SCHEMES = [
 ] as const;
 export type SchemeName = (typeof SCHEMES)[number];
 
+export function isBuiltinScheme(scheme: string): scheme is SchemeName {
+  return (SCHEMES as readonly string[]).includes(scheme);
+}
+
+/** The `auth` keys that belong to built-in schemes (a custom or registered signer takes `options`). */
+export const SCHEME_KEYS = [
+  'key',
+  'keys',
+  'keyPairId',
+  'privateKey',
+  'acl',
+  'resource',
+  'param',
+  'form',
+  'policy',
+  'algorithm',
+  'ip',
+  'sessionId',
+  'payload',
+] as const;
+
 /** Query parameter each scheme puts its token in unless `param` says otherwise. */
 export const DEFAULT_PARAM: Readonly<Record<Exclude<SchemeName, 'cloudfront'>, string>> = {
   'akamai-token2': 'hdnts',
@@ -34,7 +55,14 @@ const cloudFrontKeySchema = z.strictObject({ keyPairId: z.string(), privateKey: 
 
 export const authSchema = z
   .strictObject({
-    scheme: z.enum([...SCHEMES, 'custom']).optional(),
+    /** A built-in scheme, `custom` (with module), or the name of a signer registered in process. */
+    scheme: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,63}$/,
+        `expected a scheme: one of ${SCHEMES.join(', ')}, or a registered signer`,
+      )
+      .optional(),
     /** A custom signer: a module path (resolved against the config file's folder) and its options. */
     module: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
@@ -93,6 +121,9 @@ export const authSchema = z
       if (a.module === undefined) issue(['module'], 'a custom signer needs module: PATH');
       return;
     }
+    // Not built in: a signer registered in process (`signers`), which only the edge that holds the
+    // registry can judge (src/configure.ts).
+    if (!isBuiltinScheme(scheme)) return;
     if (a.module !== undefined) issue(['module'], `module is for custom signers, not ${scheme}`);
     if (a.options !== undefined) issue(['options'], `options are for custom signers, not ${scheme}`);
     const allowed: Record<SchemeName, readonly string[]> = {
@@ -102,22 +133,7 @@ export const authSchema = z
       'fastly-token': ['key', 'keys', 'param', 'algorithm'],
       'hmac-query': ['key', 'keys', 'acl', 'param'],
     };
-    const optionalKeys = [
-      'key',
-      'keys',
-      'keyPairId',
-      'privateKey',
-      'acl',
-      'resource',
-      'param',
-      'form',
-      'policy',
-      'algorithm',
-      'ip',
-      'sessionId',
-      'payload',
-    ] as const;
-    for (const k of optionalKeys) {
+    for (const k of SCHEME_KEYS) {
       if (a[k] !== undefined && !allowed[scheme].includes(k)) issue([k], `${k} does not apply to ${scheme}`);
     }
     if (scheme === 'cloudfront') {

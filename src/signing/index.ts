@@ -8,32 +8,24 @@ import path from 'node:path';
 import { akamaiSigner } from './akamai';
 import { cloudFrontSigner } from './cloudfront';
 import { cloudflareSigner } from './cloudflare';
-import { cloudFrontKeys, DEFAULT_PARAM, stringKeys, type AuthConfig } from './config';
+import { cloudFrontKeys, DEFAULT_PARAM, SCHEMES, stringKeys, type AuthConfig } from './config';
 import { fastlySigner } from './fastly';
 import { hmacQuerySigner } from './hmac-query';
-import { SigningConfigError, type SignTarget, type TokenTimes, type UrlSigner } from './types';
+import type { SignerRegistry } from './registry';
+import { SigningConfigError, type CustomSignerModule, type SignerContext, type UrlSigner } from './types';
 
-export { SigningConfigError, type SignTarget, type TokenTimes, type UrlSigner } from './types';
+export {
+  SigningConfigError,
+  type CustomSigner,
+  type CustomSignerModule,
+  type SignerContext,
+  type SignTarget,
+  type TokenTimes,
+  type UrlSigner,
+} from './types';
 export { authSchema, redactAuth, SCHEMES, type AuthConfig } from './config';
+export { SignerRegistry } from './registry';
 export { mintTimes, usageNeedMs, epochLength, type UsageInfo, type MintTimes } from './epoch';
-
-export interface SignerContext {
-  readonly streamId: string;
-  /** The CDN's URL prefix for the stream's segments: baseUrl + pathTemplate up to {path}. */
-  readonly streamPrefix: string;
-}
-
-/** What a custom signer module exports (default export, `signer` export, or module.exports). */
-export interface CustomSignerModule {
-  create(options: Readonly<Record<string, unknown>>, context: SignerContext): CustomSigner;
-}
-export interface CustomSigner {
-  /** One token per URL (true) or per stream (false, default). */
-  readonly perUrl?: boolean;
-  /** Query parameter names of the token (dropped from an origin query). */
-  readonly params?: readonly string[];
-  sign(target: SignTarget, times: TokenTimes): string;
-}
 
 function fill(pattern: string, ctx: SignerContext): string {
   return pattern.replace(/\{stream\}/g, ctx.streamId);
@@ -62,7 +54,13 @@ export function loadSignerModule(spec: string, baseDir: string): CustomSignerMod
   );
 }
 
-export function createSigner(auth: AuthConfig, ctx: SignerContext, baseDir = process.cwd()): UrlSigner {
+export function createSigner(
+  auth: AuthConfig,
+  ctx: SignerContext,
+  baseDir = process.cwd(),
+  /** Signers supplied in process, for schemes that are neither built in nor `custom`. */
+  signers?: SignerRegistry,
+): UrlSigner {
   const scheme = auth.scheme ?? 'custom';
   switch (scheme) {
     case 'akamai-token2': {
@@ -111,20 +109,37 @@ export function createSigner(auth: AuthConfig, ctx: SignerContext, baseDir = pro
         param: auth.param ?? DEFAULT_PARAM['hmac-query'],
         prefix: typeof auth.acl === 'string' ? fill(auth.acl, ctx) : prefixPath(ctx.streamPrefix),
       });
-    case 'custom': {
-      const mod = loadSignerModule(auth.module ?? '', baseDir);
-      const custom = mod.create(auth.options ?? {}, ctx);
-      if (!custom || typeof custom.sign !== 'function')
-        throw new SigningConfigError("the custom signer's create() must return { sign(target, times) }", [
-          'module',
-        ]);
-      return {
-        scheme: 'custom',
-        perUrl: custom.perUrl === true,
-        lifetimeAtCdn: false,
-        params: custom.params ?? [],
-        sign: (target, times) => custom.sign(target, times),
-      };
+    case 'custom':
+      return fromModule(loadSignerModule(auth.module ?? '', baseDir), auth, ctx, 'custom', ['module']);
+    default: {
+      const registered = signers?.get(scheme);
+      if (!registered) throw new SigningConfigError(unknownScheme(scheme, signers), ['scheme']);
+      return fromModule(registered, auth, ctx, scheme, ['scheme']);
     }
   }
+}
+
+function unknownScheme(scheme: string, signers: SignerRegistry | undefined): string {
+  const known = [...SCHEMES, ...(signers?.schemes() ?? [])];
+  return `unknown scheme "${scheme}": expected one of ${known.join(', ')} (or module: PATH for a custom signer)`;
+}
+
+/** A custom signer module's or a registered signer's create(), checked and wrapped as a UrlSigner. */
+function fromModule(
+  mod: CustomSignerModule,
+  auth: AuthConfig,
+  ctx: SignerContext,
+  scheme: string,
+  at: readonly string[],
+): UrlSigner {
+  const custom = mod.create(auth.options ?? {}, ctx);
+  if (!custom || typeof custom.sign !== 'function')
+    throw new SigningConfigError("the custom signer's create() must return { sign(target, times) }", at);
+  return {
+    scheme,
+    perUrl: custom.perUrl === true,
+    lifetimeAtCdn: false,
+    params: custom.params ?? [],
+    sign: (target, times) => custom.sign(target, times),
+  };
 }

@@ -56,3 +56,21 @@ export class SigningConfigError extends SwitchyardError {
     this.name = 'SigningConfigError';
   }
 }
+
+export interface SignerContext {
+  readonly streamId: string;
+  /** The CDN's URL prefix for the stream's segments: baseUrl + pathTemplate up to {path}. */
+  readonly streamPrefix: string;
+}
+
+/** What a custom signer module exports (default export, `signer` export, or module.exports). */
+export interface CustomSignerModule {
+  create(options: Readonly<Record<string, unknown>>, context: SignerContext): CustomSigner;
+}
+export interface CustomSigner {
+  /** One token per URL (true) or per stream (false, default). */
+  readonly perUrl?: boolean;
+  /** Query parameter names of the token (dropped from an origin query). */
+  readonly params?: readonly string[];
+  sign(target: SignTarget, times: TokenTimes): string;
+}
