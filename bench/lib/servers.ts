@@ -6,11 +6,11 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { BENCH_SECRET, BENCH_STEERING_STREAM, BENCH_STREAM } from '../playlists';
+import { freePort } from '../../fixtures/servers';
 import { processTree } from './proc';
 
 /** The metrics token of every bench Switchyard (loopback only). */
@@ -25,18 +25,6 @@ export interface ServerProcess {
 }
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
   const until = Date.now() + 30_000;

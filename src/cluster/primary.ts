@@ -5,7 +5,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import type { Config } from '../config/schema';
 import { ConfigWatcher } from '../config/watch';
 import { parseConfig } from '../configure';
-import { HealthMonitor, httpProber } from '../health/monitor';
+import { HealthMonitor, httpProber, sharedHealth } from '../health/monitor';
 import type { PolicyRegistry } from '../policy/registry';
 import { monitoredCdns } from '../server/runtime';
 import type { InstanceInfo } from '../state/types';
@@ -140,16 +140,7 @@ export class ClusterPrimary {
     return this.monitor.all().map((h) => ({
       id: h.id,
       drained: h.drained,
-      health: {
-        healthy: h.healthy,
-        consecutiveOk: h.consecutiveOk,
-        consecutiveFail: h.consecutiveFail,
-        errorRate: h.errorRate,
-        latencyMs: h.latencyMs,
-        lastProbeAt: h.lastProbeAt,
-        lastError: h.lastError,
-        duress: h.duress,
-      },
+      health: sharedHealth(h),
     }));
   }
 

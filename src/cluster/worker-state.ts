@@ -1,10 +1,9 @@
-import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
 import type { HealthSnapshot, PrimaryMessage, WorkerChannel } from './protocol';
 import type { SessionMemoryOptions } from '../state/session-memory';
 import { QoeAggregates } from '../qoe/aggregate';
 import { FleetLedger, FleetShare, SharedSessionMemory } from '../state/fleet';
-import type { InstanceInfo, StateStatus, StateStore } from '../state/types';
+import { newInstanceInfo, type InstanceInfo, type StateStatus, type StateStore } from '../state/types';
 
 /** How often a worker sends what changed (selections, volume, sessions) to the primary. */
 const SYNC_INTERVAL_MS = 250;
@@ -38,15 +37,7 @@ export class ClusterStateStore implements StateStore {
     const now = this.now();
     this.sessions = new SharedSessionMemory({ now: this.now, ...options.sessions });
     this.selections = new FleetShare(30_000, now);
-    this.info = {
-      id: instanceId,
-      configHash: '',
-      configVersion: 0,
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: now,
-      seenAt: now,
-    };
+    this.info = newInstanceInfo(instanceId, now);
     this.pendingHealth = options.health ?? [];
     this.unsubscribe = channel.onMessage((m) => this.onMessage(m));
   }

@@ -64,6 +64,20 @@ export type SharedHealth = Pick<
   'healthy' | 'consecutiveOk' | 'consecutiveFail' | 'errorRate' | 'latencyMs' | 'lastProbeAt' | 'lastError'
 > & { readonly duress?: boolean };
 
+/** Only the shared fields of a CDN's health (what goes to peers: over Redis, or from the primary). */
+export function sharedHealth(h: SharedHealth): SharedHealth {
+  return {
+    healthy: h.healthy,
+    consecutiveOk: h.consecutiveOk,
+    consecutiveFail: h.consecutiveFail,
+    errorRate: h.errorRate,
+    latencyMs: h.latencyMs,
+    lastProbeAt: h.lastProbeAt,
+    lastError: h.lastError,
+    duress: h.duress,
+  };
+}
+
 /**
  * How a monitor takes part in a fleet (see src/state). All optional: without them it works alone.
  * None of them is awaited on a request's path.

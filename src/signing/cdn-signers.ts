@@ -31,6 +31,12 @@ export interface CdnSignersOptions {
   readonly onShortfall?: (cdn: string, stream: string, shortfallMs: number) => void;
 }
 
+/** What signing needs of a cached manifest: its template, and how long players use a copy. */
+interface SignableManifest {
+  readonly template: Template;
+  readonly info: UsageInfo;
+}
+
 interface Entry {
   readonly signer: UrlSigner;
   readonly auth: AuthConfig;
@@ -135,7 +141,7 @@ export class CdnSigners {
    * when the CDN does not sign. Built once per (manifest, CDN, epoch, what).
    */
   encoded(
-    manifest: { readonly template: Template; readonly info: UsageInfo },
+    manifest: SignableManifest,
     stream: string,
     cdn: string,
     now: number,
@@ -146,7 +152,7 @@ export class CdnSigners {
 
   /** The same as a Template (for renderings that map slots, such as steering masters). */
   template(
-    manifest: { readonly template: Template; readonly info: UsageInfo },
+    manifest: SignableManifest,
     stream: string,
     cdn: string,
     now: number,
@@ -160,7 +166,7 @@ export class CdnSigners {
    * SegmentTemplate for every service location). Each CDN's token parameters are appended in turn.
    */
   templateForAll(
-    manifest: { readonly template: Template; readonly info: UsageInfo },
+    manifest: SignableManifest,
     stream: string,
     cdns: readonly string[],
     now: number,
@@ -191,7 +197,7 @@ export class CdnSigners {
   }
 
   private cached(
-    manifest: { readonly template: Template; readonly info: UsageInfo },
+    manifest: SignableManifest,
     stream: string,
     cdn: string,
     now: number,

@@ -1,10 +1,9 @@
-import os from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
 import { QoeAggregates } from '../qoe/aggregate';
 import { SelectionShare } from './share';
 import { InMemoryVolumeLedger } from './ledger';
 import { SessionMemory, type SessionMemoryOptions } from './session-memory';
-import type { InstanceInfo, StateStatus, StateStore } from './types';
+import { newInstanceInfo, type InstanceInfo, type StateStatus, type StateStore } from './types';
 
 /** The default: one instance, nothing to run; exactly the in-process state Switchyard always had. */
 export class MemoryStateStore implements StateStore {
@@ -21,15 +20,7 @@ export class MemoryStateStore implements StateStore {
   ) {
     const now = (options.now ?? Date.now)();
     this.sessions = new SessionMemory({ now: options.now, ...options.sessions });
-    this.info = {
-      id: instanceId,
-      configHash: '',
-      configVersion: 0,
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: now,
-      seenAt: now,
-    };
+    this.info = newInstanceInfo(instanceId, now);
   }
 
   attachHealth(_monitor: HealthMonitor): void {

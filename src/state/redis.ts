@@ -1,8 +1,7 @@
-import os from 'node:os';
 import { Cluster, Redis, type ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { HealthMonitor, SharedHealth } from '../health/monitor';
+import { sharedHealth, type HealthMonitor, type SharedHealth } from '../health/monitor';
 import { QoeAggregates } from '../qoe/aggregate';
 import type { SessionMemoryOptions, SessionRecord } from './session-memory';
 import {
@@ -13,7 +12,7 @@ import {
   liveInstances,
   parseSessionRecord,
 } from './fleet';
-import type { InstanceInfo, StateStatus, StateStore } from './types';
+import { newInstanceInfo, type InstanceInfo, type StateStatus, type StateStore } from './types';
 
 export interface RedisStateOptions {
   readonly url: string;
@@ -113,15 +112,7 @@ export class RedisStateStore implements StateStore {
     this.sessions.onMiss = (id) => {
       if (this.connected && this.lookups.size < MAX_LOOKUPS_PER_FLUSH) this.lookups.add(id);
     };
-    this.info = {
-      id: this.instanceId,
-      configHash: '',
-      configVersion: 0,
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: now,
-      seenAt: now,
-    };
+    this.info = newInstanceInfo(this.instanceId, now);
     const registers = deps.registry ? [deps.registry] : [];
     this.metrics = deps.registry
       ? {
@@ -584,19 +575,6 @@ export class RedisStateStore implements StateStore {
     }
     this.ledger.setPeers(day, totals);
   }
-}
-
-function sharedHealth(h: SharedHealth): SharedHealth {
-  return {
-    healthy: h.healthy,
-    consecutiveOk: h.consecutiveOk,
-    consecutiveFail: h.consecutiveFail,
-    errorRate: h.errorRate,
-    latencyMs: h.latencyMs,
-    lastProbeAt: h.lastProbeAt,
-    lastError: h.lastError,
-    duress: h.duress,
-  };
 }
 
 function parseJson<T>(text: string): T | undefined {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { HealthMonitor } from '../health/monitor';
 import type { QoeAggregates } from '../qoe/aggregate';
 import type { SelectionCounter } from './share';
@@ -16,6 +17,19 @@ export interface InstanceInfo {
   readonly startedAt: number;
   /** When it last wrote its heartbeat. */
   readonly seenAt: number;
+}
+
+/** This process as a new instance: no config applied yet, seen now. */
+export function newInstanceInfo(id: string, now: number): InstanceInfo {
+  return {
+    id,
+    configHash: '',
+    configVersion: 0,
+    host: hostname(),
+    pid: process.pid,
+    startedAt: now,
+    seenAt: now,
+  };
 }
 
 export interface StateStatus {

@@ -2,12 +2,13 @@
  * Golden input/expected pairs: test/dash/golden/<case>/input.mpd rewritten for CDN a must equal
  * expected.mpd byte for byte. UPDATE_GOLDEN=1 rewrites the expected files (review the diff!).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { goldenCases, goldenChecks } from '../helpers/golden';
 import { mpdParserViews, outsideSlots, rewrite } from './rewrite';
 
 const DIR = join(__dirname, 'golden');
-const cases = readdirSync(DIR).filter((d) => existsSync(join(DIR, d, 'input.mpd')));
+const cases = goldenCases(DIR, 'input.mpd');
 
 describe('DASH golden rewrites', () => {
   it('has the cases the issue lists', () => {
@@ -35,14 +36,7 @@ describe('DASH golden rewrites', () => {
     const expectedPath = join(DIR, name, 'expected.mpd');
     const { manifest, text } = rewrite(input);
 
-    it('renders expected.mpd exactly', () => {
-      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedPath, text);
-      expect(text).toBe(readFileSync(expectedPath, 'utf8'));
-    });
-
-    it('keeps every byte outside the slots', () => {
-      expect(outsideSlots(manifest)).toBe(input);
-    });
+    goldenChecks({ input, text, expectedPath, outside: () => outsideSlots(manifest) });
 
     it('parses (mpd-parser) to the same playlists with media on the chosen CDN', () => {
       // mpd-parser only reads a root spelled "MPD" (no prefix): that case is checked by the bytes above.

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/configure';
 import type { Config } from '../../src/config/schema';
+import { freePort } from '../../fixtures/servers';
 import { startStack, get, type Stack } from '../helpers/stack';
 
 /**
@@ -107,18 +107,6 @@ function exposedNames(text: string): Set<string> {
       for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
   }
   return names;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 describe('docker compose kit', () => {

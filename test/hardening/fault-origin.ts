@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { freePort } from '../../fixtures/servers';
 
 /** /f/slowloris.m3u8 writes one byte this often, for ever. */
 export const SLOWLORIS_EVERY_MS = 100;
@@ -274,10 +275,6 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
 }
 
 /** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+export function closedPort(): Promise<number> {
+  return freePort();
 }

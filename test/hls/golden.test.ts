@@ -6,12 +6,13 @@
  * case with a pathways.txt (comma list) is a master rendered in steering mode: one pathway per CDN,
  * each pathway's playlists under a token pinned to it.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 import { parseHls } from '../../src/manifest/hls';
 import { steeringMaster } from '../../src/manifest/hls-steering';
 import { render, type Slot } from '../../src/manifest/template';
+import { goldenCases, goldenChecks } from '../helpers/golden';
 
 const DIR = join(__dirname, 'golden');
 const ORIGIN = 'http://origin.test/live/';
@@ -26,7 +27,7 @@ function mapSlot(slot: Slot): string {
   return slot.absolute;
 }
 
-const cases = readdirSync(DIR).filter((d) => existsSync(join(DIR, d, 'input.m3u8')));
+const cases = goldenCases(DIR, 'input.m3u8');
 
 describe('HLS golden rewrites', () => {
   it('has the cases of issue 13', () => {
@@ -67,14 +68,7 @@ describe('HLS golden rewrites', () => {
             { serverUri: 'https://sy.test/s/TOKEN/steering.json', initialPathway: pathways[0] as string },
           );
 
-    it('renders expected.m3u8 exactly', () => {
-      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(expectedPath, text);
-      expect(text).toBe(readFileSync(expectedPath, 'utf8'));
-    });
-
-    it('keeps every byte outside the slots', () => {
-      expect(render(manifest.template, (s) => s.original)).toBe(input);
-    });
+    goldenChecks({ input, text, expectedPath, outside: () => render(manifest.template, (s) => s.original) });
 
     if (pathways.length > 0) {
       it('lists one complete set of variants per pathway, each with its own rendition groups', () => {

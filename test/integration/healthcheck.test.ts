@@ -4,13 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfigFile } from '../../src/configure';
 import { healthUrl } from '../../src/healthcheck';
 import { createSwitchyard } from '../../src/server/server';
+import { freePort } from '../../fixtures/servers';
 import { REPO_ROOT } from '../helpers/corpus';
 
 const SCRIPT = path.join(REPO_ROOT, 'dist', 'src', 'healthcheck.js');
@@ -21,14 +21,6 @@ function probe(file: string): Promise<{ code: number; out: string }> {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     );
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 test('healthUrl: wildcard hosts are probed on loopback, IPv6 in brackets', () => {

@@ -1,27 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import { validateConfig } from '../../src/configure';
 import type { Prober } from '../../src/health/monitor';
 import { httpProber } from '../../src/health/monitor';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
-import { startCdn, startOrigin, type FixtureCdn, type FixtureOrigin } from '../../fixtures/servers';
+import { freePort, startCdn, startOrigin, type FixtureCdn, type FixtureOrigin } from '../../fixtures/servers';
 import { TEST_SECRET, get, type Fetched } from '../helpers/stack';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A throwaway redis-server (no persistence) on a free port; stop() kills it, start() brings it back. */
 export interface TestRedis {
