@@ -77,6 +77,9 @@ export function decodeWithFfmpeg(
   opts: { seconds?: number; timeoutMs?: number } = {},
 ): Promise<FfmpegDecode> {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'level+verbose', '-rw_timeout', '3000000'];
+  // The HLS demuxer otherwise reuses one connection for the next segment and logs an error (then
+  // opens a new one) whenever that segment is on another host: a redirect, a CDN switch.
+  if (/\.m3u8(\?|$)/.test(url)) args.push('-http_persistent', '0');
   if (opts.seconds !== undefined) args.push('-t', String(opts.seconds));
   args.push('-i', url, '-map', '0:v:0', '-map', '0:a:0', '-f', 'null', '-');
   return new Promise((resolve, reject) => {
