@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import { validateConfig } from '../../src/configure';
+import type { Config } from '../../src/config/schema';
 import type { Prober } from '../../src/health/monitor';
 import { httpProber } from '../../src/health/monitor';
 import { createSwitchyard, type SwitchyardServer } from '../../src/server/server';
@@ -74,6 +75,8 @@ export interface Fleet {
   readonly urls: readonly string[];
   /** Probes each instance made, per CDN id. */
   readonly probes: readonly Map<string, number>[];
+  /** The config every instance runs (health, state intervals: what the tests' bounds derive from). */
+  readonly config: Config;
   cdn(id: string): FixtureCdn;
   /** GET on the next instance in turn (an ordinary round-robin load balancer). */
   next(path: string, init?: RequestInit): Promise<Fetched & { instance: number }>;
@@ -144,6 +147,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     servers,
     urls,
     probes,
+    config,
     cdn(id) {
       const c = cdns.find((x) => x.id === id);
       if (!c) throw new Error(`no fixture CDN ${id}`);
