@@ -88,8 +88,19 @@ async function round1(s: ServerProcess, n: number): Promise<Round> {
   return { lagMaxMs: lag * 1000, smallMaxMs: Math.max(0, ...latencies), smallAnswers: latencies.length };
 }
 
-/** Peak RSS while `n` distinct cap-sized parses are in flight at once (sampled every 10 ms). */
-async function rssInFlight(s: ServerProcess, n: number): Promise<{ beforeMb: number; peakMb: number }> {
+interface RssReading {
+  readonly beforeMb: number;
+  readonly peakMb: number;
+  /** Answers that were not 200 (inline: parses held the loop past other fetches' origin deadline, 504). */
+  readonly failed: number;
+}
+
+/**
+ * Peak RSS while `n` distinct cap-sized parses are in flight at once (sampled every 10 ms), and how
+ * many of them failed: inline, each parse holds the loop while the others' origin fetches run out of
+ * their deadline (504), which is part of what this measures, not a bench failure.
+ */
+async function rssInFlight(s: ServerProcess, n: number): Promise<RssReading> {
   const before = processRssBytes(s.pid);
   let peak = before;
   let pending = n;
@@ -101,9 +112,11 @@ async function rssInFlight(s: ServerProcess, n: number): Promise<{ beforeMb: num
     await new Promise((r) => setTimeout(r, 10));
   }
   const statuses = await Promise.all(all);
-  if (statuses.some((st) => st !== 200))
-    throw new Error(`parse bench: in-flight parses answered ${statuses.join(',')}`);
-  return { beforeMb: round(before / 1048576, 1), peakMb: round(peak / 1048576, 1) };
+  return {
+    beforeMb: round(before / 1048576, 1),
+    peakMb: round(peak / 1048576, 1),
+    failed: statuses.filter((st) => st !== 200).length,
+  };
 }
 
 export const parseSection: BenchSection = {
@@ -119,7 +132,7 @@ export const parseSection: BenchSection = {
     let inline: ServerProcess | undefined;
     let pool: ServerProcess | undefined;
     const rounds = { inline: [] as Round[], pool: [] as Round[] };
-    let rss: { inline: { beforeMb: number; peakMb: number }; pool: { beforeMb: number; peakMb: number } };
+    let rss: { inline: RssReading; pool: RssReading };
     try {
       inline = await startSwitchyard({ originBase: ctx.origin.base, workers: 1, config: config(0) });
       pool = await startSwitchyard({ originBase: ctx.origin.base, workers: 1, config: config('auto') });
@@ -164,7 +177,7 @@ export const parseSection: BenchSection = {
     ctx.log(
       `parse: event loop held ${fmtSpread(lagInline, 1)} ms inline vs ${fmtSpread(lagPool, 1)} ms with the pool ` +
         `(${ratio}x); RSS with ${inFlight} cap-sized parses in flight: inline ${rss.inline.beforeMb} → ${rss.inline.peakMb} MB, ` +
-        `pool ${rss.pool.beforeMb} → ${rss.pool.peakMb} MB`,
+        `pool ${rss.pool.beforeMb} → ${rss.pool.peakMb} MB; answers other than 200: inline ${rss.inline.failed}, pool ${rss.pool.failed}`,
     );
     return {
       json: result,
@@ -176,6 +189,7 @@ export const parseSection: BenchSection = {
         `| event loop's longest delay while it parses, ms | ${fmtSpread(lagInline, 1)} | ${fmtSpread(lagPool, 1)} |`,
         `| slowest answer to another viewer's small playlist meanwhile, ms | ${fmtSpread(smallInline, 1)} | ${fmtSpread(smallPool, 1)} |`,
         `| RSS before → peak with ${inFlight} cap-sized parses in flight, MB | ${rss.inline.beforeMb} → ${rss.inline.peakMb} | ${rss.pool.beforeMb} → ${rss.pool.peakMb} |`,
+        `| of those ${inFlight}, answers other than 200 | ${rss.inline.failed} | ${rss.pool.failed} |`,
         '',
         `The pool holds the loop **${ratio}x** less (medians, same run).`,
         '',
