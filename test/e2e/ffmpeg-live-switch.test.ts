@@ -1,5 +1,6 @@
 import { runFfmpeg } from '../helpers/ffmpeg';
 import { startStack, waitFor, type Stack } from '../helpers/stack';
+import { msnOf, originLiveEdge } from '../helpers/live-edge';
 
 /**
  * A real client (Debian's ffmpeg) plays the live fixture through Switchyard while the CDN serving it
@@ -59,18 +60,7 @@ test('live: the CDN in use is drained then killed mid-stream; segments move to t
   expect(segUrls.at(-1)?.startsWith(stack.cdn(to).url)).toBe(true);
 }, 60_000);
 
-/** The newest segment the origin's live window lists now (both variants). */
-async function liveEdge(): Promise<number> {
-  let newest = -1;
-  for (const v of ['v0', 'v1']) {
-    const text = await (await fetch(`${stack.origin.url}live/${v}/index.m3u8`)).text();
-    for (const m of text.matchAll(/seg_(\d+)\.ts/g)) newest = Math.max(newest, Number(m[1]));
-  }
-  if (newest < 0) throw new Error('the origin live playlist lists no segment');
-  return newest;
-}
-
-const msnOf = (path: string): number => Number(/seg_(\d+)\.ts$/.exec(path)?.[1] ?? NaN);
+const liveEdge = (): Promise<number> => originLiveEdge(stack.origin.url);
 
 test('live: a hard CDN failure is evacuated at the verdict (fall x interval) and the next playlist, playback goes on', async () => {
   for (const c of stack.cdns) c.requests.length = 0;

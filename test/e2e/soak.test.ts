@@ -12,6 +12,7 @@ import { parseFault } from '../../src/loadtest/faults';
 import { runLoadtest } from '../../src/loadtest/run';
 import { startStack, type Stack } from '../helpers/stack';
 import { metricValue, type LogEntry } from '../hardening/support';
+import { msnOf, originLiveEdge } from '../helpers/live-edge';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const SESSIONS = Number(process.env.SOAK_SESSIONS ?? 300);
@@ -22,18 +23,7 @@ const entries: LogEntry[] = [];
 /** b's health verdicts as Switchyard logged them, on its own clock (pino's `time`). */
 const verdicts: { healthy: boolean; at: number; edge: Promise<number> }[] = [];
 
-/** The newest complete segment the origin's live window lists now (both variants). */
-async function liveEdge(): Promise<number> {
-  let newest = -1;
-  for (const v of ['v0', 'v1']) {
-    const text = await (await fetch(`${stack.origin.url}live/${v}/index.m3u8`)).text();
-    for (const m of text.matchAll(/seg_(\d+)\.ts/g)) newest = Math.max(newest, Number(m[1]));
-  }
-  if (newest < 0) throw new Error('the origin live playlist lists no segment');
-  return newest;
-}
-
-const msnOf = (path: string): number => Number(/seg_(\d+)\.ts$/.exec(path)?.[1] ?? NaN);
+const liveEdge = (): Promise<number> => originLiveEdge(stack.origin.url);
 
 const logger = pino(
   // A CDN's recovery is logged at INFO (its failure at WARN).
