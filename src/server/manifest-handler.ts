@@ -181,7 +181,7 @@ function respond(
 
 /**
  * `log.access: true`: one line per player request (manifests, steering, redirects) with the session,
- * stream, CDN, status, bytes and milliseconds. Off by default: the hot path logs nothing per request.
+ * stream, path, CDN, status, bytes and milliseconds. Off by default: the hot path logs nothing per request.
  */
 function accessLog(
   x: Exchange,
@@ -198,6 +198,8 @@ function accessLog(
       method: x.req.method,
       session: headers['x-switchyard-session'] ?? claimedSessionId(x.req.url),
       stream: 'streamId' in route ? route.streamId : undefined,
+      // The path below the session token (never the token itself: it opens the session).
+      path: 'path' in route ? route.path.slice(0, 200) : undefined,
       cdn: headers['x-switchyard-cdn'],
       status,
       bytes: x.req.method === 'HEAD' ? 0 : bytes,

@@ -27,9 +27,13 @@ test('log.access: one line per manifest request with session, stream, CDN, statu
       route: 'manifest',
       method: 'GET',
       stream: 'live',
+      path: 'master.m3u8',
       status: 200,
       session,
     });
+    // The path below the session, never the token.
+    expect(access[1]?.path).toBe(variant.pathname.split('/live/')[1]);
+    expect(JSON.stringify(access)).not.toContain(variant.pathname.split('/')[2] as string);
     expect(access[0]?.bytes).toBe(Buffer.byteLength(master.body));
     expect(access[1]).toMatchObject({
       route: 'manifest',
