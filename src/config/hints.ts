@@ -25,13 +25,12 @@ export interface SchemaLike {
   readonly _zod: { readonly def: Def };
 }
 
-/** The object schemas a value at this schema may be (through defaults, optionals, pipes, unions). */
-function objectsOf(schema: SchemaLike, depth = 0): SchemaLike[] {
-  if (depth > 20) return [];
-  const def = schema._zod.def;
+/**
+ * The schemas a wrapper schema stands for (defaults, optionals, pipes, unions, intersections, lazy
+ * ones): a value at it is a value at one of them. Empty for anything that is not a wrapper.
+ */
+function wrapped(def: Def): SchemaLike[] {
   switch (def.type) {
-    case 'object':
-      return [schema];
     case 'default':
     case 'optional':
     case 'nullable':
@@ -39,21 +38,26 @@ function objectsOf(schema: SchemaLike, depth = 0): SchemaLike[] {
     case 'catch':
     case 'prefault':
     case 'nonoptional':
-      return def.innerType ? objectsOf(def.innerType, depth + 1) : [];
+      return def.innerType ? [def.innerType] : [];
     case 'pipe':
-      return def.in ? objectsOf(def.in, depth + 1) : [];
+      return def.in ? [def.in] : [];
     case 'union':
-      return (def.options ?? []).flatMap((o) => objectsOf(o, depth + 1));
+      return [...(def.options ?? [])];
     case 'intersection':
-      return [
-        ...(def.left ? objectsOf(def.left, depth + 1) : []),
-        ...(def.right ? objectsOf(def.right, depth + 1) : []),
-      ];
+      return [...(def.left ? [def.left] : []), ...(def.right ? [def.right] : [])];
     case 'lazy':
-      return def.getter ? objectsOf(def.getter(), depth + 1) : [];
+      return def.getter ? [def.getter()] : [];
     default:
       return [];
   }
+}
+
+/** The object schemas a value at this schema may be (through defaults, optionals, pipes, unions). */
+function objectsOf(schema: SchemaLike, depth = 0): SchemaLike[] {
+  if (depth > 20) return [];
+  const def = schema._zod.def;
+  if (def.type === 'object') return [schema];
+  return wrapped(def).flatMap((s) => objectsOf(s, depth + 1));
 }
 
 /** Schemas a value at this schema's child `key` may have (array index or object key). */
@@ -69,27 +73,8 @@ function childrenOf(schema: SchemaLike, key: string | number, depth = 0): Schema
       const child = def.shape?.[String(key)];
       return child ? [child] : [];
     }
-    case 'default':
-    case 'optional':
-    case 'nullable':
-    case 'readonly':
-    case 'catch':
-    case 'prefault':
-    case 'nonoptional':
-      return def.innerType ? childrenOf(def.innerType, key, depth + 1) : [];
-    case 'pipe':
-      return def.in ? childrenOf(def.in, key, depth + 1) : [];
-    case 'union':
-      return (def.options ?? []).flatMap((o) => childrenOf(o, key, depth + 1));
-    case 'intersection':
-      return [
-        ...(def.left ? childrenOf(def.left, key, depth + 1) : []),
-        ...(def.right ? childrenOf(def.right, key, depth + 1) : []),
-      ];
-    case 'lazy':
-      return def.getter ? childrenOf(def.getter(), key, depth + 1) : [];
     default:
-      return [];
+      return wrapped(def).flatMap((s) => childrenOf(s, key, depth + 1));
   }
 }
 
