@@ -4,9 +4,8 @@
  * /f/ is one fault; `hits` counts requests per path and `sent` the body bytes written per path.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { freePort } from '../../fixtures/servers';
+import { closeServer, freePort, listen, trackSockets } from '../../fixtures/servers';
 
 /** /f/slowloris.m3u8 writes one byte this often, for ever. */
 export const SLOWLORIS_EVERY_MS = 100;
@@ -84,7 +83,6 @@ function encode(body: string, encoding: Encoding): Buffer {
 export async function startFaultOrigin(): Promise<FaultOrigin> {
   const hits = new Map<string, number>();
   const sent = new Map<string, number>();
-  const sockets = new Set<Socket>();
   // 20 MB of one byte: about 20 kB gzipped.
   const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x23));
   const state = { down: false, flakyStatus: 200 };
@@ -243,12 +241,8 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
     }
   };
   const server = createServer(handler);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const sockets = trackSockets(server);
+  const port = await listen(server, '127.0.0.1', 0);
   return {
     url: `http://127.0.0.1:${port}/`,
     hits,
@@ -266,11 +260,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
     set flakyStatus(v: number) {
       state.flakyStatus = v;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close: () => closeServer(server, sockets),
   };
 }
 

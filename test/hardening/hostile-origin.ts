@@ -10,8 +10,8 @@
  *   /h/ok/<anything>.m3u8   a small live playlist (the well-behaved streams on the same origin)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { closeServer, listen, trackSockets } from '../../fixtures/servers';
 
 export interface HostileOrigin {
   readonly url: string;
@@ -28,7 +28,6 @@ const typeOf = (name: string) =>
 
 export async function startHostileOrigin(docs: Readonly<Record<string, string>>): Promise<HostileOrigin> {
   const hits = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const bodies = new Map(Object.entries(docs).map(([k, v]) => [k, Buffer.from(v)] as const));
   const gzipped = new Map<string, Buffer>();
   const timers = new Set<NodeJS.Timeout>();
@@ -95,20 +94,14 @@ export async function startHostileOrigin(docs: Readonly<Record<string, string>>)
     res.end();
   };
   const server = createServer(handler);
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const sockets = trackSockets(server);
+  const port = await listen(server, '127.0.0.1', 0);
   return {
     url: `http://127.0.0.1:${port}/`,
     hits,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const t of timers) clearTimeout(t);
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      return closeServer(server, sockets);
+    },
   };
 }
