@@ -115,3 +115,12 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** Every fixture CDN back up, and seen healthy by Switchyard again (between tests that fault them). */
+export async function restoreCdns(stack: Stack): Promise<void> {
+  for (const c of stack.cdns) c.setMode({ kind: 'up' });
+  await waitFor(
+    () => stack.cdns.every((c) => stack.server.runtime.monitor.health(c.id)?.healthy === true),
+    3000,
+  );
+}

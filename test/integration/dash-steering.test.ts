@@ -4,7 +4,7 @@
  * for the session (ETSI TS 103 998: VERSION, TTL, RELOAD-URI, PATHWAY-PRIORITY, and the draft's SERVICE-LOCATION-PRIORITY).
  */
 import { parse as parseMpd } from 'mpd-parser';
-import { get, startStack, waitFor, type Stack } from '../helpers/stack';
+import { get, restoreCdns, type Stack, startStack, waitFor } from '../helpers/stack';
 
 let stack: Stack;
 
@@ -23,11 +23,7 @@ afterAll(async () => {
   await stack.close();
 });
 afterEach(async () => {
-  for (const c of stack.cdns) c.setMode({ kind: 'up' });
-  await waitFor(
-    () => stack.cdns.every((c) => stack.server.runtime.monitor.health(c.id)?.healthy === true),
-    3000,
-  );
+  await restoreCdns(stack);
 });
 
 const serviceLocations = (mpd: string): Map<string, string> =>

@@ -1,5 +1,5 @@
 import { Parser } from 'm3u8-parser';
-import { get, startStack, waitFor, type Stack } from '../helpers/stack';
+import { get, restoreCdns, type Stack, startStack, waitFor } from '../helpers/stack';
 
 let stack: Stack;
 
@@ -17,11 +17,7 @@ afterAll(async () => {
   await stack.close();
 });
 afterEach(async () => {
-  for (const c of stack.cdns) c.setMode({ kind: 'up' });
-  await waitFor(
-    () => stack.cdns.every((c) => stack.server.runtime.monitor.health(c.id)?.healthy === true),
-    3000,
-  );
+  await restoreCdns(stack);
 });
 
 function parse(text: string) {

@@ -1,5 +1,5 @@
 import { Parser } from 'm3u8-parser';
-import { get, startStack, waitFor, type Stack } from '../helpers/stack';
+import { get, restoreCdns, type Stack, startStack, waitFor } from '../helpers/stack';
 
 /*
  * Redirect mode: a session asking again for a segment it was just redirected for is retrying a
@@ -21,11 +21,7 @@ afterAll(async () => {
   await stack.close();
 });
 afterEach(async () => {
-  for (const c of stack.cdns) c.setMode({ kind: 'up' });
-  await waitFor(
-    () => stack.cdns.every((c) => stack.server.runtime.monitor.health(c.id)?.healthy === true),
-    3000,
-  );
+  await restoreCdns(stack);
 });
 
 /** A new session's segment URLs (on Switchyard). */
