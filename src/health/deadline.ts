@@ -12,13 +12,16 @@ export interface Deadline {
   cancel(): void;
 }
 
+/** How far (x the timeout, in wall-clock time) a deadline stretches at most while the loop lags. */
+export const MAX_STRETCH = 4;
+
 export function lagTolerantDeadline(
   timeoutMs: number,
   onExpire: () => void,
   options: { tickMs?: number; maxStretch?: number; now?: () => number } = {},
 ): Deadline {
   const tickMs = Math.max(1, Math.min(options.tickMs ?? 50, timeoutMs));
-  const maxStretch = options.maxStretch ?? 4;
+  const maxStretch = options.maxStretch ?? MAX_STRETCH;
   const now = options.now ?? (() => performance.now());
   const started = now();
   let budget = timeoutMs;

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { lagTolerantDeadline } from './deadline';
+import { lagTolerantDeadline, MAX_STRETCH } from './deadline';
 import type { CdnView } from '../cdn-view';
 import { cmsdFromHeaders, type CmsdReading } from '../qoe/cmsd';
 
@@ -110,10 +110,8 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
     // The timeout counts only time this process could have read the answer (./deadline): an
     // overloaded instance must not judge its healthy CDNs slow.
     const abort = new AbortController();
-    const deadline = lagTolerantDeadline(
-      timeoutMs,
-      () => abort.abort(new DOMException(`timeout after ${timeoutMs} ms`, 'TimeoutError')),
-      { maxStretch: LAG_STRETCH },
+    const deadline = lagTolerantDeadline(timeoutMs, () =>
+      abort.abort(new DOMException(`timeout after ${timeoutMs} ms`, 'TimeoutError')),
     );
     try {
       const res = await request(url, {
@@ -121,8 +119,8 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
         dispatcher: agent,
         signal: abort.signal,
         // undici's own timers count wall-clock time: the deadline above decides, these only bound it.
-        headersTimeout: timeoutMs * LAG_STRETCH,
-        bodyTimeout: timeoutMs * LAG_STRETCH,
+        headersTimeout: timeoutMs * MAX_STRETCH,
+        bodyTimeout: timeoutMs * MAX_STRETCH,
         headers: { 'user-agent': 'switchyard-probe' },
       });
       await res.body.dump({ limit: 64 * 1024, signal: abort.signal });
@@ -138,9 +136,6 @@ export function httpProber(agent = new Agent({ keepAliveTimeout: 5_000, connecti
     }
   };
 }
-
-/** How far (x the timeout, wall clock) a probe's deadline may stretch while the event loop lags. */
-const LAG_STRETCH = 4;
 
 /**
  * Active health checks per CDN with rise/fall hysteresis. Each CDN is probed on its own timer with a
