@@ -126,6 +126,16 @@ async function scenario<T>(
   }
 }
 
+/** ffmpeg plays `path` through its stack; CDN a goes down once a has served three media segments. */
+function ffmpegScenario(path: string, args: string[]): Promise<Evidence<FfmpegRun>> {
+  return scenario(async (stack, down) => {
+    const playing = runFfmpeg(`${stack.url}${path}`, args, 90_000);
+    await waitFor(() => stack.cdn('a').requests.filter((r) => isMedia(r.path)).length >= 3, PATIENCE_MS, 50);
+    await down();
+    return playing;
+  });
+}
+
 let players: Players;
 let runs: {
   ffmpegHls: Promise<Evidence<FfmpegRun>>;
@@ -137,16 +147,7 @@ let runs: {
 beforeAll(async () => {
   players = await launchPlayers({ maxPages: 2 });
   runs = {
-    ffmpegHls: scenario(async (stack, down) => {
-      const playing = runFfmpeg(`${stack.url}live/master.m3u8`, ['-t', '12'], 90_000);
-      await waitFor(
-        () => stack.cdn('a').requests.filter((r) => isMedia(r.path)).length >= 3,
-        PATIENCE_MS,
-        50,
-      );
-      await down();
-      return playing;
-    }),
+    ffmpegHls: ffmpegScenario('live/master.m3u8', ['-t', '12']),
     hlsjs: scenario((stack, down) =>
       players.play(`${stack.url}live/master.m3u8`, 'hlsjs', {
         seconds: 10,
@@ -154,16 +155,7 @@ beforeAll(async () => {
       }),
     ),
     // ffmpeg never reloads a DASH MPD it plays from a template: redirect mode moves it per segment.
-    ffmpegDash: scenario(async (stack, down) => {
-      const playing = runFfmpeg(`${stack.url}dash/manifest.mpd`, ['-re'], 90_000);
-      await waitFor(
-        () => stack.cdn('a').requests.filter((r) => isMedia(r.path)).length >= 3,
-        PATIENCE_MS,
-        50,
-      );
-      await down();
-      return playing;
-    }),
+    ffmpegDash: ffmpegScenario('dash/manifest.mpd', ['-re']),
     dashjs: scenario((stack, down) =>
       players.play(`${stack.url}dash-live/manifest.mpd`, 'dashjs', {
         seconds: 10,
