@@ -84,6 +84,11 @@ export class ManifestCache<T> {
       // injected clock that jumps (tests, simulations) was ignored until real time moved on.
       ttlResolution: 0,
       fetchMethod: (_key, staleValue, { options, context }) => this.fill(staleValue, options, context),
+      // A fill is never cancelled: its waiters get what the origin and load() give. lru-cache aborts a
+      // fill whose placeholder leaves the cache (the byte budget evicting it while other fills land,
+      // delete, clear on a config reload) and would fail its waiters with "evicted"; ignored, the
+      // fill still answers them and is simply not stored if its slot is gone.
+      ignoreFetchAbort: true,
     });
   }
 
@@ -94,7 +99,7 @@ export class ManifestCache<T> {
       status,
       context: { holdMs: options.holdMs ?? 0, url, partition },
     });
-    // fetch() resolves undefined only when a fill is aborted, which this cache never does.
+    // fetch() resolves undefined only for an aborted fill without a value; fills ignore aborts.
     if (cached === undefined) throw new SwitchyardError('INTERNAL', 'cache fill was aborted');
     const outcome: CacheOutcome = cached.stale
       ? 'stale'

@@ -8,7 +8,7 @@ interface FakeOrigin {
   next: (url: string) => Promise<string>;
 }
 
-function setup(opts: { ttlMs?: number; maxStaleMs?: number; errorRetryMs?: number } = {}) {
+function setup(opts: { ttlMs?: number; maxStaleMs?: number; errorRetryMs?: number; maxBytes?: number } = {}) {
   let clock = 1_000_000;
   const origin: FakeOrigin = { calls: [], holds: [], next: async (url) => `body of ${url}` };
   const outcomes: CacheOutcome[] = [];
@@ -31,6 +31,7 @@ function setup(opts: { ttlMs?: number; maxStaleMs?: number; errorRetryMs?: numbe
   const cache = new ManifestCache<string>({
     client,
     maxEntries: 100,
+    ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes, sizeOf: (v: string) => v.length }),
     maxStaleMs: opts.maxStaleMs ?? 10_000,
     errorRetryMs: opts.errorRetryMs ?? 1_000,
     load: (res, partition) => {
@@ -70,6 +71,28 @@ describe('ManifestCache', () => {
     expect(new Set(results.map((r) => r.value))).toEqual(new Set(['|v1']));
     expect(t.outcomes.filter((o) => o === 'miss')).toHaveLength(1);
     expect(t.outcomes.filter((o) => o === 'coalesced')).toHaveLength(49);
+  });
+
+  test('a fill whose slot the byte budget evicts while it runs still answers its waiters', async () => {
+    // Seen in the parse bench: eight cap-sized playlists filling at once; the later ones, stored,
+    // pushed the oldest fill's placeholder out of the budget, and lru-cache failed its waiters with
+    // "evicted" (500 INTERNAL) although the origin and the parse were fine.
+    const t = setup({ maxBytes: 100 });
+    const slow = `${U}?slow`;
+    let release: (v: string) => void = () => undefined;
+    t.origin.next = async (url) =>
+      url === slow ? new Promise<string>((r) => (release = r)) : 'x'.repeat(35);
+    const waiting = Promise.all([t.cache.get(slow), t.cache.get(slow)]);
+    await new Promise((r) => setImmediate(r));
+    for (const n of [1, 2, 3]) await t.cache.get(`${U}?n=${n}`); // 3 × 36 bytes > 100: the oldest goes
+    release('y'.repeat(10));
+    const answers = await waiting;
+    expect(answers.map((a) => a.value)).toEqual(['|' + 'y'.repeat(10), '|' + 'y'.repeat(10)]);
+    expect(t.origin.calls.filter((u) => u === slow)).toHaveLength(1);
+    expect(t.cache.bytes).toBeLessThanOrEqual(100);
+    // The evicted fill is not written back over whatever holds its slot now; a later get works.
+    t.origin.next = async () => 'y'.repeat(10);
+    await expect(t.cache.get(slow)).resolves.toMatchObject({ value: '|' + 'y'.repeat(10) });
   });
 
   test('hits within the TTL, refetch after it', async () => {
