@@ -129,17 +129,27 @@ export async function startReference(
 
 /** One Prometheus sample from the Switchyard's /metrics (summed over label sets). */
 export async function metricValue(base: string, name: string): Promise<number> {
+  return (await metricValues(base, [name]))[0] ?? 0;
+}
+
+/**
+ * Several values from ONE scrape (a scrape resets prom-client's event-loop histogram, so the max and
+ * the p99 of one interval must come from the same answer): each the sum over that name's label sets.
+ */
+export async function metricValues(base: string, names: readonly string[]): Promise<number[]> {
   const res = await request(`${base}/metrics`, {
     headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` },
   });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
-  let sum = 0;
+  const sums = names.map(() => 0);
   for (const line of text.split('\n')) {
-    if (line.startsWith(name + ' ') || line.startsWith(name + '{'))
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    names.forEach((name, i) => {
+      if (line.startsWith(name + ' ') || line.startsWith(name + '{'))
+        sums[i] = (sums[i] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    });
   }
-  return sum;
+  return sums;
 }
 
 /**
