@@ -135,6 +135,12 @@ interface Expectation {
    * other CDN. False only where the mode gives the player nothing to fall back on.
    */
   playsOn: boolean;
+  /**
+   * Where playsOn is false, whose limit it is: the player's (a defect in its code, named in `why`)
+   * or the mode's (nothing to fall back on by design). The table and the cell's line say which,
+   * never a plain "ok".
+   */
+  limit?: 'player defect' | 'no fallback in this mode';
   why: string;
 }
 
@@ -154,6 +160,7 @@ function expectationFor(c: Cell): Expectation {
     return {
       lost: Number.POSITIVE_INFINITY,
       playsOn: false,
+      limit: 'player defect',
       why:
         'shaka 4.16 moves an HLS pathway only at a steering reload, and its first reload throws when the ' +
         'TTL ends before playback starts (ContentSteeringManager.addQueryParams_ -> getBandwidthEstimate ' +
@@ -185,6 +192,7 @@ function expectationFor(c: Cell): Expectation {
   return {
     lost: 6,
     playsOn: false,
+    limit: 'no fallback in this mode',
     why: 'no fallback: the segments listed on the dead CDN are lost and hls.js may stop (use failover: manifest)',
   };
 }
@@ -502,9 +510,10 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
   // One line per cell as it finishes (jest prints console output only when the file ends).
   if (process.env.MATRIX_STRICT) problems.push(...misses.splice(0));
   const said = [...problems, ...misses.map((m) => `miss: ${m}`)];
+  const limit = s.live ? expectationFor(cell).limit : undefined;
   outcome.timing = { stackMs, totalMs: Date.now() - started };
   process.stderr.write(
-    `matrix: ${cellName(cell)}: ${said.length === 0 ? 'ok' : said.join('; ')} (${timingOf(play, outcome.timing.totalMs, stackMs)})\n`,
+    `matrix: ${cellName(cell)}: ${said.length === 0 ? (limit ? limit.toUpperCase() : 'ok') : said.join('; ')}${limit && said.length > 0 ? ` [${limit}]` : ''} (${timingOf(play, outcome.timing.totalMs, stackMs)})\n`,
   );
   return outcome;
 }
@@ -519,6 +528,25 @@ describe('player matrix through Switchyard', () => {
     }, 900_000);
   }
 });
+
+/**
+ * A cell's result column. Green only where the player did what a viewer needs; a cell whose mode or
+ * player cannot (expectationFor's `limit`) says so in capitals, whatever happened, so a known defect
+ * never reads as "ok".
+ */
+function resultOf(o: CellOutcome): string {
+  const limit = o.cell.stream.live ? expectationFor(o.cell).limit : undefined;
+  const stopped = o.play && o.play.fatalErrors.length > 0 ? `, stopped (${o.play.fatalErrors[0] ?? ''})` : '';
+  const text =
+    o.problems.length > 0
+      ? `FAIL ${o.problems[0] ?? ''}`
+      : limit
+        ? `${limit.toUpperCase()}${stopped}${o.misses.length > 0 ? `, ${o.misses[0] ?? ''}` : ''}`
+        : o.misses.length > 0
+          ? `ok, MISS ${o.misses[0] ?? ''}`
+          : 'ok';
+  return text.slice(0, 100);
+}
 
 function matrixTable(all: readonly CellOutcome[]): string {
   const rows = all.map((o) => {
@@ -539,13 +567,7 @@ function matrixTable(all: readonly CellOutcome[]): string {
         .join(' '),
       live && o.cut ? String(o.cut.attempts) : '',
       o.cut ? `${o.cut.from}->${o.cut.to} (${o.cut.segmentsAfter})` : '',
-      o.problems.length > 0
-        ? `FAIL ${o.problems[0] ?? ''}`.slice(0, 100)
-        : o.misses.length > 0
-          ? `ok, MISS ${o.misses[0] ?? ''}`.slice(0, 100)
-          : p && p.fatalErrors.length > 0
-            ? `ok, no fallback: stopped (${p.fatalErrors[0] ?? ''})`.slice(0, 100)
-            : 'ok',
+      resultOf(o),
     ];
   });
   const head = [
