@@ -126,9 +126,15 @@ test(
     const during = bSegments.filter((e) => e.at > down.at && e.at < up.at);
     const newer = during.filter((e) => msnOf(e.path) > edgeAtVerdict);
     expect(newer.map((e) => ({ at: e.at - down.at, path: e.path, status: e.status }))).toEqual([]);
-    // ... and those stragglers are the tail of what was already queued, not a stream: each session
-    // queues at most the segments of one playlist (LIVE_START_SEGMENTS on start, then the new ones).
-    expect(during.length).toBeLessThanOrEqual(SESSIONS * 3);
+    // ... and those stragglers are what sessions had already queued, each asked once, not retries
+    // or a stream: no segment asked of b more often than there are sessions. (How many each session
+    // still had queued at the verdict depends on how far behind a busy machine left the players: a
+    // run beside stress-ng --cpu 2 --cpu-load 50 saw every session on b ask for its last 5-7
+    // pre-verdict segments over the next 8 s, 919 requests for 300 sessions, each path at most 152
+    // times. A count per session would judge the machine, not Switchyard.)
+    const perPath = new Map<string, number>();
+    for (const e of during) perPath.set(e.path, (perPath.get(e.path) ?? 0) + 1);
+    expect([...perPath].filter(([, n]) => n > SESSIONS)).toEqual([]);
     // b got traffic again after its healthy verdict: sessions came back.
     expect(bSegments.some((e) => e.at > up.at && msnOf(e.path) > edgeAtVerdict)).toBe(true);
 
