@@ -2,8 +2,11 @@ import { PassThrough } from 'node:stream';
 import { CmcdSession, reportUrl } from '../../src/loadtest/cmcd';
 import { parseFault } from '../../src/loadtest/faults';
 import { runLoadtest } from '../../src/loadtest/run';
+import { rendezvousRank } from '../../src/policy/weighted';
+import type { CdnView } from '../../src/policy/types';
 import { decodeEventBody, decodeQuery, flatten } from '../../src/qoe/cmcd';
 import type { QoeSignal } from '../../src/qoe/signals';
+import { TokenSigner } from '../../src/session/token';
 import { startStack, type Stack } from '../helpers/stack';
 
 describe("simulated players' CMCD v2", () => {
@@ -94,15 +97,28 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
   it('moves sessions off a CDN failing 60% of segments, which probes alone do not see (event mode)', async () => {
     const out = new PassThrough();
     out.resume();
+    // A new session's CDN is the rendezvous winner of its session id, which Switchyard draws at
+    // random: a drawing 2 or fewer of the 20 (too few to reach minSessions 3, and then no score can
+    // move) was a binomial tail of 211 / 2^20, about one run in 5,000. Here the ids Switchyard mints
+    // alternate between ones that hash to a and ones that hash to b (equal weights, all scores 1
+    // before the fault), so each CDN starts exactly 10 sessions.
+    const views = stack.cdns.map((c) => ({ id: c.id, weight: 1 }) as CdnView);
+    let minted = 0;
+    let candidate = 0;
+    const mint = jest.spyOn(TokenSigner.prototype, 'newSessionId').mockImplementation(() => {
+      const want = views[minted++ % views.length]?.id;
+      for (;;) {
+        const id = `qoe-move-${candidate++}`;
+        if (rendezvousRank(id, views)[0]?.id === want) return id;
+      }
+    });
     const report = await runLoadtest(
       {
         urls: [stack.url],
         streams: ['live'],
         // Players fetching segments by HEAD: on a busy machine, players starved of CPU stall on every
-        // CDN alike, and a CDN that only stalls its players does not stand out. Twenty, because which
-        // CDN each session starts on is random: with ten and 4 voters needed, CDN a drew fewer than 4
-        // sessions in about one run in six (a binomial tail), and then no score could move. With
-        // twenty and 3 voters, that is about one run in 5,000.
+        // CDN alike, and a CDN that only stalls its players does not stand out. Twenty: ten start on
+        // a (above), enough voters for minSessions 3 however a busy machine delays their reports.
         sessions: 20,
         rampS: 0.5,
         // Event-mode batches go out every few seconds: long enough for two after the fault.
@@ -116,7 +132,9 @@ describe('QoE-driven moves with loadtest players against the real proxy', () => 
         cdns: stack.cdns.map((c) => ({ id: c.id, url: c.url })),
       },
       { out, progress: false },
-    );
+    ).finally(() => mint.mockRestore());
+    // Every session's id came from the list above (else the split was random again).
+    expect(minted).toBeGreaterThanOrEqual(20);
     const runtime = stack.server.runtime;
     // The probes never saw a fault.
     expect(runtime.monitor.health('a')?.healthy).toBe(true);
