@@ -29,12 +29,19 @@ run('status page /ui in headless Chromium', () => {
       if (variant) await get(new URL(variant, stack.url).href);
     };
     // And a few long sessions that keep reloading: they are the ones a drain moves (switches).
+    // A session's CDN is the rendezvous winner of its random id: six drawn blindly were all on b one
+    // run in 64 (2^-6), and then no switch off a was listed unless a one-shot player happened to
+    // straddle the drain. So at least six, and until three of them are on a.
     const long: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    let longOnA = 0;
+    for (let i = 0; i < 200 && (long.length < 6 || longOnA < 3); i++) {
       const master = await get(`${stack.url}live/master.m3u8`);
       const variant = master.body.split('\n').find((l) => l.startsWith('/s/'));
-      if (variant) long.push(new URL(variant, stack.url).href);
+      if (!variant) continue;
+      long.push(new URL(variant, stack.url).href);
+      if (master.headers.get('x-switchyard-cdn') === 'a') longOnA++;
     }
+    if (longOnA < 3) throw new Error(`${long.length} new sessions, ${longOnA} of them on a`);
     let tick = 0;
     traffic = setInterval(() => {
       void play().catch(() => undefined);
