@@ -14,6 +14,9 @@ export type CacheOutcomeLabel = 'hit' | 'miss' | 'coalesced' | 'stale';
  */
 export const ACTIVE_SESSION_WINDOW_MS = 60_000;
 
+/** Seconds, from half a millisecond to 10 s: for work done in this process (answers, parses). */
+const WORK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** Per-CDN figures read at scrape time (health and share change between scrapes, not per request). */
 export interface CdnSnapshot {
   readonly id: string;
@@ -106,7 +109,7 @@ export class Metrics {
       name: 'switchyard_request_duration_seconds',
       help: 'Time to answer player requests (manifests include origin fetches on a miss)',
       labelNames: ['route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: WORK_BUCKETS,
       registers,
     });
     this.cache = new Counter({
@@ -275,7 +278,7 @@ export class Metrics {
       name: 'switchyard_manifest_parse_duration_seconds',
       help: 'Time one manifest parse took where it ran (inline: the event loop was held that long; worker: the thread was)',
       labelNames: ['where'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: WORK_BUCKETS,
       registers,
     });
     this.parseRestarts = new Counter({
