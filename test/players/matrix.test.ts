@@ -197,6 +197,9 @@ function expectationFor(c: Cell): Expectation {
   };
 }
 
+/** A live cell's known limit (expectationFor), which it prints instead of a plain "ok". */
+const limitOf = (c: Cell): Expectation['limit'] => (c.stream.live ? expectationFor(c).limit : undefined);
+
 let players: Players;
 
 /** Live cells are the long jobs: a free slot takes one while fewer than LIVE_PARALLEL play. */
@@ -510,7 +513,7 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
   // One line per cell as it finishes (jest prints console output only when the file ends).
   if (process.env.MATRIX_STRICT) problems.push(...misses.splice(0));
   const said = [...problems, ...misses.map((m) => `miss: ${m}`)];
-  const limit = s.live ? expectationFor(cell).limit : undefined;
+  const limit = limitOf(cell);
   outcome.timing = { stackMs, totalMs: Date.now() - started };
   process.stderr.write(
     `matrix: ${cellName(cell)}: ${said.length === 0 ? (limit ? limit.toUpperCase() : 'ok') : said.join('; ')}${limit && said.length > 0 ? ` [${limit}]` : ''} (${timingOf(play, outcome.timing.totalMs, stackMs)})\n`,
@@ -535,7 +538,7 @@ describe('player matrix through Switchyard', () => {
  * never reads as "ok".
  */
 function resultOf(o: CellOutcome): string {
-  const limit = o.cell.stream.live ? expectationFor(o.cell).limit : undefined;
+  const limit = limitOf(o.cell);
   const stopped = o.play && o.play.fatalErrors.length > 0 ? `, stopped (${o.play.fatalErrors[0] ?? ''})` : '';
   const text =
     o.problems.length > 0
