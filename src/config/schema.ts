@@ -164,6 +164,18 @@ const streamSchema = z.strictObject({
    * variant, e.g. ffmpeg -map 0, would fetch each copy). Steering mode lists every CDN anyway.
    */
   failover: z.enum(['auto', 'manifest', 'none']).default('auto'),
+  /**
+   * LL-HLS: the least PART-HOLD-BACK Switchyard writes in the stream's media playlists (players in
+   * low-latency mode keep that much buffer): a duration; auto: 2s where players fall back inside the
+   * player (failover: manifest, steering mode), else the origin's; origin: always the origin's. It
+   * only ever raises the origin's value.
+   */
+  partHoldBack: z
+    .union([
+      z.enum(['auto', 'origin']),
+      duration.refine((ms) => ms >= 1 && ms <= 60_000, 'expected a PART-HOLD-BACK from 1ms to 60s'),
+    ])
+    .default('auto'),
   steering: z
     .strictObject({
       /** How long a player keeps a steering manifest before asking again. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SwitchyardError, toSwitchyardError } from '../errors';
 import type { ParsedManifest } from '../manifest/load';
+import { withPartHoldBack } from '../manifest/hold-back';
 import type { Cached } from '../origin/cache';
 import type { RouteKind } from '../metrics';
 import type { StreamConfig } from '../config/schema';
@@ -8,6 +9,7 @@ import { hash53 } from '../policy/hash';
 import type { SessionClaims } from '../session/token';
 import type { DecisionInput } from './decide';
 import { deliveryModeOf, type Choice, type DeliveryMode, type ManifestJob } from './delivery';
+import { partHoldBackFloor } from './delivery/failover';
 import {
   blockingDirectives,
   checkDirectives,
@@ -419,7 +421,8 @@ function manifestJob(
     runtime,
     state,
     stream,
-    manifest,
+    // LL-HLS media playlists with the stream's PART-HOLD-BACK floor (the same bytes for every session).
+    manifest: withPartHoldBack(manifest, partHoldBackFloor(stream)),
     session,
     sessionBase: state.publicBase + 's/' + token + '/',
     decision,

@@ -96,6 +96,16 @@ export interface PlayOptions {
    * (e.g. `{ streaming: { cmcd: { enabled: true } } }`), shaka configure(). Plain JSON.
    */
   config?: Record<string, unknown>;
+  /**
+   * shaka: `player.configurationForLowLatency(...)`, the keys its low-latency mode sets at load()
+   * over configure() (streaming.maxDisabledTime, retryParameters, segmentPrefetchLimit). Plain JSON.
+   */
+  shakaLowLatency?: Record<string, unknown>;
+  /**
+   * shaka: log seeks, rebuffers, variant changes, errors and every 500 ms the playhead, seek range
+   * and buffered ranges to the page console (PlayResult.console, lines starting "sy ").
+   */
+  debug?: boolean;
 }
 
 /** One request the page made, as the browser's network stack saw it (redirects are separate entries). */
@@ -167,7 +177,13 @@ interface PlayerWindow {
     start(
       kind: PlayerKind,
       src: string,
-      opts: { lowLatency: boolean; playbackRate: number; config: Record<string, unknown> },
+      opts: {
+        lowLatency: boolean;
+        playbackRate: number;
+        config: Record<string, unknown>;
+        shakaLowLatency?: Record<string, unknown>;
+        debug: boolean;
+      },
     ): void;
     mark(): void;
     state(): PageState;
@@ -371,6 +387,8 @@ export async function launchPlayers(options: PlayersOptions = {}): Promise<Playe
           lowLatency: opts.lowLatency ?? false,
           playbackRate: opts.playbackRate ?? 1,
           config: opts.config ?? {},
+          ...(opts.shakaLowLatency ? { shakaLowLatency: opts.shakaLowLatency } : {}),
+          debug: opts.debug ?? false,
         },
       ] as const);
       const noProgressMs = opts.noProgressMs ?? 30_000;

@@ -99,6 +99,35 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
     hls.attachMedia(video);
   }
 
+  // Debug plays: what shaka does around a failure, in the page console (the play's console lines):
+  // seeks, rebuffers, variant changes and errors, and every 500 ms the playhead against
+  // player.seekRange() and the buffered ranges. Stops with the play.
+  function watchShaka(player, st) {
+    var t0 = performance.now();
+    var line = function (what) {
+      var b = video.buffered, ranges = [];
+      for (var i = 0; i < b.length; i++) ranges.push(b.start(i).toFixed(2) + '-' + b.end(i).toFixed(2));
+      var range = '?';
+      try { var r = player.seekRange(); range = r.start.toFixed(2) + '..' + r.end.toFixed(2); } catch (e) { /* destroyed */ }
+      console.log('sy ' + Math.round(performance.now() - t0) + ' ' + what + ' t=' + video.currentTime.toFixed(2) +
+        ' range=' + range + ' buf=' + ranges.join(','));
+    };
+    var el = video;
+    var on = function (what) { return function () { if (s === st && video === el) line(what); }; };
+    el.addEventListener('seeking', on('seeking'));
+    el.addEventListener('waiting', on('waiting'));
+    player.addEventListener('variantchanged', on('variantchanged'));
+    player.addEventListener('adaptation', on('adaptation'));
+    player.addEventListener('error', function (ev) {
+      var d = ev.detail || {};
+      if (s === st) line('error ' + d.code + ' severity ' + d.severity + ' ' + text(d.data).slice(0, 200));
+    });
+    var tick = setInterval(function () {
+      if (s !== st || st.player !== player) clearInterval(tick);
+      else line('tick');
+    }, 500);
+  }
+
   function startShaka(src, opts) {
     var st = s;
     shaka.polyfill.installAll();
@@ -106,6 +135,9 @@ export const playerPage = (kind: keyof typeof PLAYER_SCRIPTS): string => `<!doct
     s.player = player;
     player.configure({ streaming: { lowLatencyMode: !!opts.lowLatency } });
     if (opts.config && Object.keys(opts.config).length > 0) player.configure(opts.config);
+    // Low-latency mode swaps in its own defaults at load(), after configure(): set those keys here.
+    if (opts.shakaLowLatency) player.configurationForLowLatency(opts.shakaLowLatency);
+    if (opts.debug) watchShaka(player, st);
     player.addEventListener('error', function (ev) {
       var d = ev.detail || {};
       var msg = 'shaka ' + d.code + ' ' + text(d.data);

@@ -10,7 +10,9 @@
  *   after it was answered;
  * - a delta update (`_HLS_skip=YES`, `_HLS_skip=v2`) and the full playlist are cached apart: no
  *   full-playlist request is ever answered with a delta, nor one kind of delta with the other;
- * - EXT-X-SERVER-CONTROL is the same in every media playlist of one master, as served in every mode.
+ * - EXT-X-SERVER-CONTROL is the same in every media playlist of one master, as served in every mode,
+ *   with PART-HOLD-BACK raised to the stream's floor (partHoldBack: auto raises it where players fall
+ *   back inside the player: failover: manifest, steering).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -125,7 +127,26 @@ const MODES = [
   { suffix: 'fo', mode: 'rewrite', failover: 'manifest' },
   { suffix: 'redirect', mode: 'redirect' },
   { suffix: 'steering', mode: 'steering' },
+  { suffix: 'fo-origin', mode: 'rewrite', failover: 'manifest', partHoldBack: 'origin' },
+  { suffix: 'redirect-3s', mode: 'redirect', partHoldBack: '3s' },
+  { suffix: 'steering-100ms', mode: 'steering', partHoldBack: '100ms' },
 ] as const;
+
+/**
+ * The PART-HOLD-BACK each mode serves live LL-HLS with (absent: the origin's 0.6): auto raises it to
+ * 2 s where the player falls back itself; a floor below the origin's never lowers it.
+ */
+const SERVED_HOLD_BACK: Partial<Record<(typeof MODES)[number]['suffix'], string>> = {
+  fo: '2',
+  steering: '2',
+  'redirect-3s': '3',
+};
+
+/** A SERVER-CONTROL line with PART-HOLD-BACK as the stream `suffix` serves it. */
+function heldBack(line: string, suffix: (typeof MODES)[number]['suffix']): string {
+  const served = SERVED_HOLD_BACK[suffix];
+  return served === undefined ? line : line.replace(/PART-HOLD-BACK=[0-9.]+/, `PART-HOLD-BACK=${served}`);
+}
 
 let stack: Stack;
 let dir: DirectiveOrigin;
@@ -141,6 +162,7 @@ beforeAll(async () => {
         { id: 'vod', origin: `${origin}vod/` },
         { id: 'llhls', origin: `${origin}llhls/` },
         { id: 'ended', origin: `${dir.url}e/` },
+        { id: 'ended-fo', origin: `${dir.url}e/`, failover: 'manifest' },
         { id: 'skip', origin: `${dir.url}k/` },
         ...MODES.flatMap(({ suffix, ...m }) => [
           { id: `ctl-${suffix}`, origin: `${dir.url}m/`, ...m, steering: { ttl: '2s' } },
@@ -379,15 +401,25 @@ describe('EXT-X-SERVER-CONTROL is the same in every media playlist of a master, 
     const controls = await servedControls(`ctl-${suffix}`);
     // Two variants and two renditions (per pathway in steering mode).
     expect(controls.size).toBeGreaterThanOrEqual(4);
-    for (const [u, lines] of controls) expect({ u, lines }).toEqual({ u, lines: [SERVER_CONTROL] });
+    const want = [heldBack(SERVER_CONTROL, suffix)];
+    for (const [u, lines] of controls) expect({ u, lines }).toEqual({ u, lines: want });
   });
 
   test.each(MODES.map((m) => m.suffix))('the fixture LL-HLS simulator, %s', async (suffix) => {
     const origin = await get(`${stack.origin.url}llhls/v0/index.m3u8`);
-    const want = origin.body.split('\n').filter((l) => l.startsWith('#EXT-X-SERVER-CONTROL'));
-    expect(want).toHaveLength(1);
+    const lines = origin.body.split('\n').filter((l) => l.startsWith('#EXT-X-SERVER-CONTROL'));
+    expect(lines).toHaveLength(1);
+    const want = lines.map((l) => heldBack(l, suffix));
     const controls = await servedControls(`ll-${suffix}`);
     expect(controls.size).toBeGreaterThanOrEqual(2);
-    for (const [u, lines] of controls) expect({ u, lines }).toEqual({ u, lines: want });
+    for (const [u, served] of controls) expect({ u, lines: served }).toEqual({ u, lines: want });
+  });
+
+  test('an ended LL-HLS playlist keeps the origin PART-HOLD-BACK (no live delay to keep)', async () => {
+    const res = await get(`${stack.url}ended-fo/index.m3u8`);
+    expect(res.status).toBe(200);
+    expect(res.body.split('\n').filter((l) => l.startsWith('#EXT-X-SERVER-CONTROL'))).toEqual([
+      SERVER_CONTROL,
+    ]);
   });
 });

@@ -369,6 +369,11 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
     let cutAt = 0;
     let from = '';
     const opts = playOptions(s);
+    // Working on a cell: MATRIX_DEBUG=1 logs what shaka does (player-page watchShaka) and prints the
+    // CDNs' logs around the cut; MATRIX_SHAKA_LL='{"streaming":{...}}' sets shaka's LL-mode keys.
+    if (process.env.MATRIX_DEBUG) opts.debug = true;
+    if (process.env.MATRIX_SHAKA_LL)
+      opts.shakaLowLatency = JSON.parse(process.env.MATRIX_SHAKA_LL) as Record<string, unknown>;
     if (s.live) {
       opts.midPlay = {
         atSeconds: LIVE_CUT_S,
@@ -487,6 +492,23 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
       for (const r of failedOnFrom) tries.set(key(r), (tries.get(key(r)) ?? 0) + 1);
       const attempts = Math.max(0, ...tries.values());
       outcome.cut = { from, to, segmentsAfter: new Set(after.map(key)).size, lost, attempts };
+      if (process.env.MATRIX_DEBUG)
+        process.stderr.write(
+          `${cellName(cell)} CDN logs (ms after the cut):\n` +
+            st.cdns
+              .flatMap((c) =>
+                c.requests
+                  .filter((r) => r.at >= cutAt - 3000)
+                  .map((r) => ({
+                    t: r.at - cutAt,
+                    line: `${c.id} ${r.status} ${r.path}${r.query ? '?' + r.query : ''} ${r.range ?? ''}`,
+                  })),
+              )
+              .sort((x, y) => x.t - y.t)
+              .map((x) => `  ${x.t} ${x.line}`)
+              .join('\n') +
+            '\n',
+        );
       if (!from) misses.push('no CDN was serving when the cut came');
       else {
         const want = expectationFor(cell);
@@ -506,10 +528,14 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
     await stack?.close().catch(() => undefined);
   }
   outcome.detail = play ? describePlay(play) : '';
-  if (play && process.env.MATRIX_DEBUG)
+  if (play && process.env.MATRIX_DEBUG) {
+    const base = play.actionAt ?? 0;
     process.stderr.write(
-      `${cellName(cell)} requests:\n${play.requests.map((q) => `  ${q.at} ${q.status} ${q.url}`).join('\n')}\n`,
+      `${cellName(cell)} requests (ms after the cut):\n${play.requests.map((q) => `  ${q.at - base} ${q.status} ${q.url}`).join('\n')}\n` +
+        `${cellName(cell)} console:\n${play.console.filter((l) => l.includes('sy ')).join('\n')}\n` +
+        `${cellName(cell)} lost: ${outcome.cut?.lost.join(' ') ?? ''}\n`,
     );
+  }
   // One line per cell as it finishes (jest prints console output only when the file ends).
   if (process.env.MATRIX_STRICT) problems.push(...misses.splice(0));
   const said = [...problems, ...misses.map((m) => `miss: ${m}`)];

@@ -250,6 +250,19 @@ describe('validateConfig', () => {
     expect(validateConfig(ok, { env: {} }).streams[0]?.originQuery).toEqual(['token']);
   });
 
+  test('streams[].partHoldBack: auto by default, origin, or a duration from 1ms to 60s', () => {
+    const stream = (partHoldBack?: unknown) => {
+      const cfg = minimal();
+      if (partHoldBack !== undefined) (cfg.streams[0] as Record<string, unknown>).partHoldBack = partHoldBack;
+      return cfg;
+    };
+    expect(validateConfig(stream(), { env: {} }).streams[0]?.partHoldBack).toBe('auto');
+    expect(validateConfig(stream('origin'), { env: {} }).streams[0]?.partHoldBack).toBe('origin');
+    expect(validateConfig(stream('1.5s'), { env: {} }).streams[0]?.partHoldBack).toBe(1500);
+    for (const bad of ['0s', '2m', 'soon', -1])
+      expect(paths(() => validateConfig(stream(bad), { env: {} }))).toEqual(['streams.0.partHoldBack']);
+  });
+
   test('unknown keys are rejected with their path', () => {
     expect(issuesOf(() => validateConfig({ ...minimal(), listn: {} }, { env: {} }))).toEqual([
       expect.objectContaining({ path: '', message: expect.stringContaining('listn') }),

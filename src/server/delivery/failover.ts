@@ -12,6 +12,7 @@ import {
   slotMapper,
 } from './prefixes';
 import type { Slot } from '../../manifest/template';
+import type { StreamConfig } from '../../config/schema';
 import type { Choice, ManifestJob } from './types';
 
 /*
@@ -23,6 +24,21 @@ import type { Choice, ManifestJob } from './types';
  *   the moment) whose media playlist URLs carry a token pinned to that CDN.
  * - DASH MPD: every CDN BaseURL repeated per CDN (serviceLocation, dvb:priority in ranked order).
  */
+
+/** partHoldBack: auto's floor where players fall back inside the player (see withPartHoldBack). */
+export const AUTO_PART_HOLD_BACK_MS = 2000;
+
+/**
+ * The least PART-HOLD-BACK of the stream's LL-HLS media playlists (ms), or undefined to keep the
+ * origin's: auto raises it where the player itself moves to another CDN at a failed segment (HLS
+ * redundant copies, steering pathways), so it has the buffer that move takes.
+ */
+export function partHoldBackFloor(stream: StreamConfig): number | undefined {
+  const p = stream.partHoldBack;
+  if (p === 'origin') return undefined;
+  if (p !== 'auto') return p;
+  return stream.mode === 'steering' || stream.failover === 'manifest' ? AUTO_PART_HOLD_BACK_MS : undefined;
+}
 
 /** Whether this manifest gets fallbacks: entry manifests of a stream with failover on. */
 export function offersFallbacks(job: ManifestJob): boolean {
