@@ -76,3 +76,15 @@ export function processRssBytes(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * CPU time the whole machine spent busy (every CPU's user, nice, system, irq, softirq and steal
+ * ticks from /proc/stat), in microseconds: what a run cost every process together.
+ */
+export function machineBusyUs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return (busy * 1_000_000) / clockTicks();
+}
