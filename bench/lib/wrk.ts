@@ -44,9 +44,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"durationUs":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d}\n',
+    'WRK_JSON {"requests":%d,"durationUs":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%d}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
 end
 `;
 
@@ -79,6 +79,7 @@ export interface WrkResult {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  readonly meanMs: number;
 }
 
 let scriptFile: string | undefined;
@@ -166,6 +167,7 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
         p90Ms: (r.p90 ?? 0) / 1000,
         p99Ms: (r.p99 ?? 0) / 1000,
         maxMs: (r.max ?? 0) / 1000,
+        meanMs: (r.mean ?? 0) / 1000,
       });
     });
   });
