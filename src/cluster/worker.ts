@@ -44,7 +44,11 @@ export async function runWorker(
       ? {}
       : {
           stateStore: (_cfg, deps) =>
-            new ClusterStateStore(instanceId, channel, { now: deps.now, health: init.health }),
+            new ClusterStateStore(instanceId, channel, {
+              now: deps.now,
+              health: init.health,
+              sessions: deps.sessions,
+            }),
         }),
   });
   const runtime = server.runtime;

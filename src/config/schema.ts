@@ -4,6 +4,14 @@ import { authSchema } from '../signing/config';
 import { fraction } from './fraction';
 import { DEFAULT_MANIFEST_LIMITS } from '../manifest/limits';
 
+/**
+ * Sessions one process remembers by default (`state.maxSessions`; src/state/session-memory.ts). A
+ * record costs about 200 bytes; the memory must hold every session still playing, or a session
+ * evicted between two reloads loses its switch points, and a move would re-list its segments on the
+ * new CDN.
+ */
+export const DEFAULT_MAX_SESSIONS = 250_000;
+
 /** Defaults of `limits.parse` (the worker count defaults to 'auto'). */
 export const DEFAULT_PARSE_SETTINGS = Object.freeze({
   workers: 'auto' as const,
@@ -477,6 +485,12 @@ export const configSchema = z
         /** Longest a store command may take before the instance goes on without it. */
         commandTimeout: duration.default(500),
         connectTimeout: duration.default(2_000),
+        /**
+         * Sessions each process remembers (CDN, dwell, switch points), the least recently seen
+         * forgotten first: at least every session still playing on it (a cluster worker hears of every
+         * session of the machine). About 200 bytes each.
+         */
+        maxSessions: z.number().int().min(1_000).max(10_000_000).default(DEFAULT_MAX_SESSIONS),
       })
       .default({
         backend: 'memory',
@@ -487,6 +501,7 @@ export const configSchema = z
         flushInterval: 200,
         commandTimeout: 500,
         connectTimeout: 2_000,
+        maxSessions: DEFAULT_MAX_SESSIONS,
       }),
     /**
      * QoE from CMCD (players) and CMSD (CDNs): how signals are aggregated per CDN x (country, ASN), and

@@ -257,7 +257,12 @@ export class Runtime {
       },
     );
     this.monitor.onProbe = (id, result) => this.metrics.probe(id, result.ok, result.latencyMs);
-    const deps = { logger: this.logger, now: this.now, registry: this.metrics.registry };
+    const deps = {
+      logger: this.logger,
+      now: this.now,
+      registry: this.metrics.registry,
+      sessions: { max: config.state.maxSessions },
+    };
     this.store = options.stateStore ? options.stateStore(config, deps) : createStateStore(config.state, deps);
     this.share = this.store.selections;
     this.policyState = createPolicyState({

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_MAX_SESSIONS } from '../config/schema';
 
 export interface SessionRecord {
   /** The CDN the session was last given. */
@@ -28,6 +29,9 @@ export interface SessionHandoff {
 /** Moves remembered per session: more than a playlist window's worth of flapping is not kept. */
 export const MAX_HANDOFFS = 8;
 
+/** Granularity of the last-seen tally behind activeByCdn (a session seen up to this much earlier counts). */
+const TALLY_BUCKET_MS = 1_000;
+
 export interface SessionMemoryOptions {
   /** Most sessions remembered; the least recently seen go first. */
   readonly max?: number;
@@ -50,17 +54,38 @@ export class SessionMemory {
    */
   readonly exactSeen: boolean = true;
   private readonly cache: LRUCache<string, SessionRecord>;
+  /**
+   * The records the memory holds, counted by CDN and by the second they were last seen in, kept as
+   * records come and go: activeByCdn reads it without walking every session.
+   */
+  private readonly tally = new Map<string, Map<number, number>>();
 
   constructor(options: SessionMemoryOptions = {}) {
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     const clock = options.now ?? Date.now;
     this.cache = new LRUCache<string, SessionRecord>({
-      max: options.max ?? 20_000,
+      max: options.max ?? DEFAULT_MAX_SESSIONS,
       ttl: this.ttlMs,
       // Checking staleness on get is enough; no timers per entry.
       ttlAutopurge: false,
       perf: { now: clock },
+      // Every way a record leaves (replaced, evicted, deleted, expired) takes it off the tally.
+      dispose: (rec) => this.count(rec, -1),
     });
+  }
+
+  private count(rec: SessionRecord, delta: 1 | -1): void {
+    let byBucket = this.tally.get(rec.cdn);
+    if (byBucket === undefined) {
+      if (delta < 0) return;
+      byBucket = new Map();
+      this.tally.set(rec.cdn, byBucket);
+    }
+    const bucket = Math.floor(rec.seenAt / TALLY_BUCKET_MS);
+    const n = (byBucket.get(bucket) ?? 0) + delta;
+    // A bucket pruned as too old (see activeByCdn) is not brought back by its records leaving.
+    if (n > 0) byBucket.set(bucket, n);
+    else byBucket.delete(bucket);
   }
 
   get(sessionId: string, now: number): SessionRecord | undefined {
@@ -69,6 +94,9 @@ export class SessionMemory {
   }
 
   set(sessionId: string, record: SessionRecord): void {
+    // The same record again changes nothing (and the cache does not dispose of it).
+    if (this.cache.peek(sessionId, { allowStale: true }) === record) return;
+    this.count(record, 1);
     this.cache.set(sessionId, record);
   }
 
@@ -81,15 +109,25 @@ export class SessionMemory {
   }
 
   /**
-   * Sessions seen within `windowMs` before `now`, counted by the CDN each was last given: the share of
-   * active sessions per CDN (the status page, /metrics). A walk over the memory (at most `max` entries),
-   * for a poll or a scrape, never for a request.
+   * Sessions seen within `windowMs` before `now` (to the second: one seen up to a second earlier may
+   * count), counted by the CDN each was last given: the share of active sessions per CDN (the status
+   * page, /metrics). It reads the tally (CDNs × seconds), never every session: a walk over hundreds of
+   * thousands of records would hold the event loop for tens of milliseconds at every poll. Seconds
+   * older than the memory's TTL are dropped from the tally here; their records count for nothing.
    */
   activeByCdn(now: number, windowMs: number): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const rec of this.cache.values()) {
-      if (now - rec.seenAt > windowMs || rec.seenAt > now + windowMs) continue;
-      counts.set(rec.cdn, (counts.get(rec.cdn) ?? 0) + 1);
+    const first = Math.floor((now - windowMs) / TALLY_BUCKET_MS);
+    const last = Math.floor((now + windowMs) / TALLY_BUCKET_MS);
+    const expired = Math.floor((now - Math.max(windowMs, this.ttlMs)) / TALLY_BUCKET_MS);
+    for (const [cdn, byBucket] of this.tally) {
+      let n = 0;
+      for (const [bucket, c] of byBucket) {
+        if (bucket < expired) byBucket.delete(bucket);
+        else if (bucket >= first && bucket <= last) n += c;
+      }
+      if (byBucket.size === 0) this.tally.delete(cdn);
+      if (n > 0) counts.set(cdn, n);
     }
     return counts;
   }

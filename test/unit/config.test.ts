@@ -154,6 +154,16 @@ describe('validateConfig', () => {
     expect(cfg.log).toEqual({ level: 'info', access: false });
   });
 
+  test('state.maxSessions: how many sessions each process remembers, 250,000 unless set, at least 1,000', () => {
+    expect(validateConfig(minimal(), { env: {} }).state.maxSessions).toBe(250_000);
+    expect(
+      validateConfig({ ...minimal(), state: { maxSessions: 1_000_000 } }, { env: {} }).state.maxSessions,
+    ).toBe(1_000_000);
+    expect(paths(() => validateConfig({ ...minimal(), state: { maxSessions: 10 } }, { env: {} }))).toEqual([
+      'state.maxSessions',
+    ]);
+  });
+
   test('Redis Cluster needs a {hash tag} in the key prefix (multi-key pipelines need one slot)', () => {
     const cluster = (keyPrefix: string) => ({
       ...minimal(),
