@@ -4,6 +4,7 @@
  *
  *   BENCH_ONLY=cpu,memory      run only these sections (names below)
  *   BENCH_SCENARIOS=a,b        only these CPU scenarios (bench/cpu.ts)
+ *   BENCH_VIEWERS=floor,muxed  only these viewer ramps (bench/viewers.ts: floor, muxed, audio, steering)
  *   BENCH_SECONDS=4            seconds per measured run
  *   BENCH_ROUNDS=5             interleaved rounds per comparison
  *   BENCH_PARSE_N=8            cap-sized parses in flight at once for the parse section's RSS reading

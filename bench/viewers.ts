@@ -4,14 +4,15 @@
  * hold them; optionally a second (audio) playlist per viewer. N grows until p99 passes 50 ms, a request
  * fails, or the server no longer keeps up with the offered rate. Switchyard is pinned to one core
  * and wrk to the other. The same ramp against the floor (bare node:http answering the same bytes) says
- * how many viewers a core can hold at all on this machine, so the two are read together.
+ * how many viewers a core can hold at all on this machine, so the two are read together. In steering
+ * mode a viewer asks Switchyard only for its steering manifest, once per TTL.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { profileDir } from './cpu';
-import { BENCH_STREAM } from './playlists';
+import { BENCH_STEERING_STREAM, BENCH_STREAM } from './playlists';
 import type { BenchContext, BenchSection, SectionResult } from './section';
 import { treeCpuUs } from './lib/proc';
 import { startReference, startSwitchyard, type ServerProcess } from './lib/servers';
@@ -19,6 +20,8 @@ import { round } from './lib/stats';
 import { runWrk } from './lib/wrk';
 
 const RELOAD_MS = 2000;
+/** The bench config's steering TTL (the config default). */
+const STEERING_TTL_MS = 10_000;
 const P99_LIMIT_MS = 50;
 /** Seconds of each step's load run before the measured run: two reloads of every viewer and more. */
 const WARM_UP_S = 5;
@@ -65,23 +68,54 @@ async function startFloor(ctx: BenchContext): Promise<ServerProcess> {
   return startReference('floor', file, ctx.serverCpus);
 }
 
-async function ramp(ctx: BenchContext, audio: boolean, floor = false): Promise<ViewerStep[]> {
-  const sy = floor ? await startFloor(ctx) : await startServer(ctx);
-  const label = floor ? 'floor viewers' : `viewers${audio ? '+audio' : ''}`;
+/** What a viewer asks, and how often. */
+interface ViewerKind {
+  /** Log prefix. */
+  readonly label: string;
+  /** Mean interval between one viewer's requests (±50 % jitter). */
+  readonly intervalMs: number;
+  readonly steps: readonly number[];
+  /** Each viewer's request paths (in their session), one request per path per interval. */
+  paths(ctx: BenchContext, viewers: number): string[];
+  /** The bare node:http floor instead of Switchyard (answering the first path's bytes). */
+  readonly floor?: boolean;
+}
+
+const playlist = (t: string, file: string) => `/s/${t}/${BENCH_STREAM}/${file}`;
+
+const MUXED: ViewerKind = {
+  label: 'viewers',
+  intervalMs: RELOAD_MS,
+  steps: STEPS,
+  paths: (ctx, n) => ctx.tokens(n).map((t) => playlist(t, 'media-100.m3u8')),
+};
+const FLOOR: ViewerKind = { ...MUXED, label: 'floor viewers', floor: true };
+const WITH_AUDIO: ViewerKind = {
+  ...MUXED,
+  label: 'viewers+audio',
+  paths: (ctx, n) =>
+    ctx.tokens(n).flatMap((t) => [playlist(t, 'media-100.m3u8'), playlist(t, 'audio-100.m3u8')]),
+};
+/** Steering mode: the CDNs serve the playlists; Switchyard answers one steering request per TTL. */
+const STEERING: ViewerKind = {
+  label: 'steering viewers',
+  intervalMs: STEERING_TTL_MS,
+  steps: STEPS.map((n) => n * (STEERING_TTL_MS / RELOAD_MS)),
+  paths: (ctx, n) => ctx.tokens(n, BENCH_STEERING_STREAM).map((t) => `/s/${t}/steering.json`),
+};
+
+async function ramp(ctx: BenchContext, kind: ViewerKind): Promise<ViewerStep[]> {
+  const sy = kind.floor ? await startFloor(ctx) : await startServer(ctx);
+  const label = kind.label;
   const steps: ViewerStep[] = [];
   try {
-    for (const viewers of STEPS) {
-      const tokens = ctx.tokens(viewers);
-      const paths = tokens.flatMap((t) =>
-        audio
-          ? [`/s/${t}/${BENCH_STREAM}/media-100.m3u8`, `/s/${t}/${BENCH_STREAM}/audio-100.m3u8`]
-          : [`/s/${t}/${BENCH_STREAM}/media-100.m3u8`],
-      );
-      const offeredRps = (paths.length * 1000) / RELOAD_MS;
+    for (const viewers of kind.steps) {
+      const paths = kind.paths(ctx, viewers);
+      const offeredRps = (paths.length * 1000) / kind.intervalMs;
       const connections = Math.min(2000, Math.max(50, Math.round(viewers / 50)));
       const meanDelayMs = (connections * 1000) / offeredRps;
-      // Long enough for every viewer to reload several times.
-      const seconds = Math.max(ctx.seconds * 2, 3 * (RELOAD_MS / 1000) + 4);
+      // Long enough for every viewer to ask several times (steering: at least once).
+      const seconds = Math.max(ctx.seconds * 2, Math.min(3 * kind.intervalMs, 10_000) / 1000 + 2);
       const run = (s: number) =>
         runWrk({
           base: sy.base,
@@ -135,13 +169,18 @@ async function ramp(ctx: BenchContext, audio: boolean, floor = false): Promise<V
 export const viewersSection: BenchSection = {
   name: 'viewers',
   async run(ctx): Promise<SectionResult> {
-    const floor = await ramp(ctx, false, true);
-    const video = await ramp(ctx, false);
-    const withAudio = await ramp(ctx, true);
+    // BENCH_VIEWERS=steering,... runs only those ramps (while working on one).
+    const only = process.env.BENCH_VIEWERS?.split(',');
+    const run = (k: ViewerKind, name: string) => (only && !only.includes(name) ? [] : ramp(ctx, k));
+    const floor = await run(FLOOR, 'floor');
+    const video = await run(MUXED, 'muxed');
+    const withAudio = await run(WITH_AUDIO, 'audio');
+    const steering = await run(STEERING, 'steering');
     const best = (steps: readonly ViewerStep[]) => [...steps].reverse().find((s) => s.ok);
     const v = best(video);
     const a = best(withAudio);
     const f = best(floor);
+    const st = best(steering);
     const row = (label: string, s: ViewerStep | undefined, next: ViewerStep | undefined) =>
       `| ${label} | ${s ? s.viewers : '< ' + STEPS[0]} | ${s?.achievedRps ?? ''} | ${s?.p99Ms ?? ''} | ${s ? Math.round(s.coreBusy * 100) + ' %' : ''} | ${s?.cpuUsPerRequest ?? ''} | ${next && !next.ok ? `${next.viewers}: p99 ${next.p99Ms} ms, ${next.achievedRps}/${next.offeredRps} req/s, errors ${next.errors}` : 'not reached'} |`;
     // CPU per request at each step both servers passed through: how the cost of a request grows as
@@ -156,17 +195,22 @@ export const viewersSection: BenchSection = {
     const after = (steps: readonly ViewerStep[], s: ViewerStep | undefined) =>
       s ? steps[steps.indexOf(s) + 1] : steps[0];
     return {
-      json: { floor, video, withAudio },
+      json: { floor, video, withAudio, steering },
       markdown: [
         '### Viewers per core',
         '',
-        `Each viewer reloads its own session's 100-segment playlist every ${RELOAD_MS / 1000} s (±50 % jitter), the server on one core, wrk on the other; each step runs ${WARM_UP_S} s of the same load before its measured run (a warm server: every session open, the code compiled); the largest N with p99 ≤ ${P99_LIMIT_MS} ms, no errors, and at least 95 % of the rate its paced connections can ask (1 / (delay + mean latency) each) and 90 % of the offered rate answered:`,
+        `Each viewer reloads its own session's 100-segment playlist every ${RELOAD_MS / 1000} s (±50 % jitter; in steering mode it asks for its steering manifest once per TTL instead, the CDNs serving the playlists), the server on one core, wrk on the other; each step runs ${WARM_UP_S} s of the same load before its measured run (a warm server: every session open, the code compiled); the largest N with p99 ≤ ${P99_LIMIT_MS} ms, no errors, and at least 95 % of the rate its paced connections can ask (1 / (delay + mean latency) each) and 90 % of the offered rate answered:`,
         '',
         '| server, playlists per viewer | viewers | req/s | p99 ms | core busy | CPU µs / request | first step over the limit |',
         '|---|---:|---:|---:|---:|---:|---|',
         row('floor (bare node:http, same bytes), 1', f, after(floor, f)),
         row('Switchyard, 1 (muxed)', v, after(video, v)),
         row('Switchyard, 2 (video + audio)', a, after(withAudio, a)),
+        row(
+          `Switchyard steering mode: 1 steering request per ${STEERING_TTL_MS / 1000} s (TTL)`,
+          st,
+          after(steering, st),
+        ),
         '',
         'CPU per request at each step (1 playlist per viewer):',
         '',
