@@ -59,7 +59,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const config = validateConfig(raw, { env: {} });
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const server = createSwitchyard(config, { logger, ...(options.now ? { now: options.now } : {}) });
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (err) {
+    // A stack that could not listen (a port taken meanwhile) leaves nothing open behind it: an open
+    // fixture server would keep the test process from ever exiting.
+    await server.close(0);
+    await Promise.all(cdns.map((c) => c.close()));
+    await origin.close();
+    throw err;
+  }
   return {
     origin,
     cdns,

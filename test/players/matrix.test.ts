@@ -318,6 +318,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Tries a port that was free a moment ago, and another if something took it meanwhile. */
+async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+    }
+  }
+}
+
 /** A play's wall time for the per-cell lines: in all, getting a page, until playing, playing. */
 function timingOf(r: PlayResult | null, totalMs: number, stackMs?: number): string {
   const s = (ms: number | null | undefined): string =>
@@ -339,27 +350,30 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
   let play: PlayResult | null = null;
   const outcome: CellOutcome = { cell, play, problems, misses, segmentsByCdn: {}, detail: '' };
   try {
-    const port = await freePort();
-    stack = await startStack({
-      streams: [s.id],
-      health: HEALTH,
-      extra: ({ origin: originUrl, cdns }) => ({
-        // CDNs on hosts of their own (see onLocalhost).
-        cdns: cdns.map((c, i) => ({ id: c.id, baseUrl: i === 1 ? onLocalhost(c.url) : c.url, weight: 1 })),
-        streams: [
-          {
-            id: s.id,
-            origin: `${originUrl}${s.id}/`,
-            mode: delivery.mode,
-            ...(delivery.failover ? { failover: delivery.failover } : {}),
-            steering: { ttl: '2s' },
-          },
-        ],
-        // Players on another origin: absolute URLs in manifests, as a production config would have
-        // (dash.js resolves a root-relative ContentSteering URL against the page, not the MPD).
-        listen: { host: '127.0.0.1', port },
-        publicUrl: publicUrlOf(port),
-      }),
+    let port = 0;
+    stack = await onFreePort((p) => {
+      port = p;
+      return startStack({
+        streams: [s.id],
+        health: HEALTH,
+        extra: ({ origin: originUrl, cdns }) => ({
+          // CDNs on hosts of their own (see onLocalhost).
+          cdns: cdns.map((c, i) => ({ id: c.id, baseUrl: i === 1 ? onLocalhost(c.url) : c.url, weight: 1 })),
+          streams: [
+            {
+              id: s.id,
+              origin: `${originUrl}${s.id}/`,
+              mode: delivery.mode,
+              ...(delivery.failover ? { failover: delivery.failover } : {}),
+              steering: { ttl: '2s' },
+            },
+          ],
+          // Players on another origin: absolute URLs in manifests, as a production config would have
+          // (dash.js resolves a root-relative ContentSteering URL against the page, not the MPD).
+          listen: { host: '127.0.0.1', port: p },
+          publicUrl: publicUrlOf(p),
+        }),
+      });
     });
     stackMs = Date.now() - started;
     const st = stack;
