@@ -4,14 +4,11 @@
  * list), in interleaved rounds. CPU time is the kernel's (utime + stime of the server process tree),
  * so it counts everything the process does: parsing, the socket write, GC, timers.
  */
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
 import { BENCH_STEERING_STREAM, BENCH_STREAM } from './playlists';
 import type { BenchContext, BenchSection, SectionResult } from './section';
 import { treeCpuUs } from './lib/proc';
-import { startReference, startSwitchyard, type ServerProcess } from './lib/servers';
+import { startFloorServing, startReference, startSwitchyard, type ServerProcess } from './lib/servers';
 import { fmtSpread, round, spread, type Spread } from './lib/stats';
 import { runWrk } from './lib/wrk';
 
@@ -124,13 +121,6 @@ export async function measure(
   };
 }
 
-async function body(base: string, p: string): Promise<string> {
-  const res = await request(base + p);
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`switchyard answered ${res.statusCode} for ${p}: ${text}`);
-  return text;
-}
-
 export function cpuSection(options: { scenarios?: readonly Scenario[] } = {}): BenchSection {
   return {
     name: 'cpu',
@@ -169,11 +159,7 @@ async function runScenario(
   naive: ServerProcess | undefined,
 ): Promise<ScenarioResult> {
   const paths = s.paths(ctx);
-  const text = await body(sy.base, paths[0] as string);
-  const ext = paths[0]?.endsWith('.mpd') ? '.mpd' : '.body';
-  const bodyFile = path.join(tmpdir(), `switchyard-bench-${process.pid}-${s.name}${ext}`);
-  writeFileSync(bodyFile, text);
-  const floor = await startReference('floor', bodyFile, ctx.serverCpus);
+  const { floor, text } = await startFloorServing(sy, paths[0] as string, s.name, ctx.serverCpus);
   const f: Reading[] = [];
   const y: Reading[] = [];
   const n: Reading[] = [];

@@ -7,15 +7,11 @@
  * how many viewers a core can hold at all on this machine, so the two are read together. In steering
  * mode a viewer asks Switchyard only for its steering manifest, once per TTL.
  */
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { request } from 'undici';
 import { profileDir } from './cpu';
 import { BENCH_STEERING_STREAM, BENCH_STREAM } from './playlists';
 import type { BenchContext, BenchSection, SectionResult } from './section';
 import { treeCpuUs } from './lib/proc';
-import { startReference, startSwitchyard, type ServerProcess } from './lib/servers';
+import { startFloorServing, startSwitchyard, type ServerProcess } from './lib/servers';
 import { round } from './lib/stats';
 import { runWrk } from './lib/wrk';
 
@@ -55,17 +51,12 @@ function startServer(ctx: BenchContext): Promise<ServerProcess> {
 /** The floor, answering every path with the bytes Switchyard answers a session's reload with. */
 async function startFloor(ctx: BenchContext): Promise<ServerProcess> {
   const sy = await startServer(ctx);
-  let text: string;
   try {
-    const res = await request(`${sy.base}/s/${ctx.tokens(1)[0] as string}/${BENCH_STREAM}/media-100.m3u8`);
-    text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`switchyard answered ${res.statusCode}: ${text}`);
+    const reload = `/s/${ctx.tokens(1)[0] as string}/${BENCH_STREAM}/media-100.m3u8`;
+    return (await startFloorServing(sy, reload, 'viewers', ctx.serverCpus)).floor;
   } finally {
     await sy.stop();
   }
-  const file = path.join(tmpdir(), `switchyard-bench-${process.pid}-viewers.body`);
-  writeFileSync(file, text);
-  return startReference('floor', file, ctx.serverCpus);
 }
 
 /** What a viewer asks, and how often. */

@@ -127,6 +127,28 @@ export async function startReference(
   return { name: kind, pid: child.pid as number, base, stop: stopper(child) };
 }
 
+/**
+ * The floor answering every path with exactly the bytes `server` answers for `p` (which must be a
+ * 200), on `cpus`; with those bytes. `name` keeps each caller's body file apart.
+ */
+export async function startFloorServing(
+  server: ServerProcess,
+  p: string,
+  name: string,
+  cpus?: string,
+): Promise<{ floor: ServerProcess; text: string }> {
+  const res = await request(server.base + p);
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`switchyard answered ${res.statusCode} for ${p}: ${text}`);
+  // The floor sends the DASH content type for a .mpd file, HLS's for anything else.
+  const file = path.join(
+    tmpdir(),
+    `switchyard-bench-${process.pid}-${name}${p.endsWith('.mpd') ? '.mpd' : '.body'}`,
+  );
+  writeFileSync(file, text);
+  return { floor: await startReference('floor', file, cpus), text };
+}
+
 /** One Prometheus sample from the Switchyard's /metrics (summed over label sets). */
 export async function metricValue(base: string, name: string): Promise<number> {
   return (await metricValues(base, [name]))[0] ?? 0;
