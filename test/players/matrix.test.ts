@@ -18,8 +18,6 @@
  *
  * The matrix is printed as a table at the end (the README's tables come from it).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   TEST_DOMAIN,
   describePlay,
@@ -31,7 +29,7 @@ import {
 } from '../helpers/browser';
 import { twoKindScheduler } from '../helpers/concurrency';
 import { startStack, type Stack } from '../helpers/stack';
-import { startOrigin, type FixtureOrigin, type RequestLogEntry } from '../../fixtures/servers';
+import { onFreePort, startOrigin, type FixtureOrigin, type RequestLogEntry } from '../../fixtures/servers';
 import {
   EXTRA_ORIGIN_STREAMS,
   LIVE_CUT_S,
@@ -309,26 +307,6 @@ describe('fixtures play straight from the origin', () => {
 const onLocalhost = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
 const publicUrlOf = (port: number): string => `http://switchyard.${TEST_DOMAIN}:${port}/`;
 
-/** A free port on 127.0.0.1 for Switchyard, whose publicUrl must be known before it listens. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** Tries a port that was free a moment ago, and another if something took it meanwhile. */
-async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(await freePort());
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
-    }
-  }
-}
-
 /** A play's wall time for the per-cell lines: in all, getting a page, until playing, playing. */
 function timingOf(r: PlayResult | null, totalMs: number, stackMs?: number): string {
   const s = (ms: number | null | undefined): string =>
@@ -350,10 +328,9 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
   let play: PlayResult | null = null;
   const outcome: CellOutcome = { cell, play, problems, misses, segmentsByCdn: {}, detail: '' };
   try {
-    let port = 0;
-    stack = await onFreePort((p) => {
-      port = p;
-      return startStack({
+    // publicUrl must name Switchyard's port before it listens.
+    stack = await onFreePort((port) =>
+      startStack({
         streams: [s.id],
         health: HEALTH,
         extra: ({ origin: originUrl, cdns }) => ({
@@ -370,14 +347,14 @@ async function runCell(cell: Cell): Promise<CellOutcome> {
           ],
           // Players on another origin: absolute URLs in manifests, as a production config would have
           // (dash.js resolves a root-relative ContentSteering URL against the page, not the MPD).
-          listen: { host: '127.0.0.1', port: p },
-          publicUrl: publicUrlOf(p),
+          listen: { host: '127.0.0.1', port },
+          publicUrl: publicUrlOf(port),
         }),
-      });
-    });
+      }),
+    );
     stackMs = Date.now() - started;
     const st = stack;
-    const sy = publicUrlOf(port);
+    const sy = st.config.publicUrl as string;
     const cdnOf = (url: string): string | undefined =>
       st.cdns.find((c) => new URL(url).port === new URL(c.url).port)?.id;
     let cutAt = 0;
