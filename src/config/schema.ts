@@ -12,6 +12,14 @@ import { DEFAULT_MANIFEST_LIMITS } from '../manifest/limits';
  */
 export const DEFAULT_MAX_SESSIONS = 250_000;
 
+/**
+ * `streams[].steering.startupTtl`: a player asks for its first steering manifest while it loads, and
+ * shaka-player (4.16 to 5.2) throws at a steering reload that comes before playback has started
+ * (`ContentSteeringManager.addQueryParams_` asks a not-yet-created AbrManager for its bandwidth), after
+ * which it never reloads again. A first answer lives at least this long, which covers start-up.
+ */
+export const DEFAULT_STEERING_STARTUP_TTL = 5_000;
+
 /** Defaults of `limits.parse` (the worker count defaults to 'auto'). */
 export const DEFAULT_PARSE_SETTINGS = Object.freeze({
   workers: 'auto' as const,
@@ -189,12 +197,20 @@ const streamSchema = z.strictObject({
       /** How long a player keeps a steering manifest before asking again. */
       ttl: duration.default(10_000),
       /**
+       * The least TTL of a session's first steering answer when the request names no pathway yet (a
+       * player still starting up): shaka-player stops steering for good when its first reload comes
+       * before playback has started. Never lowers `ttl`.
+       */
+      startupTtl: duration
+        .refine((ms) => ms >= 0 && ms <= 60_000, 'expected a startup TTL from 0s to 60s')
+        .default(DEFAULT_STEERING_STARTUP_TTL),
+      /**
        * DASH: ContentSteering@queryBeforeStart, whether players fetch the steering manifest before
        * their first segment; unset keeps the origin MPD's own value (false when it has none).
        */
       queryBeforeStart: z.boolean().optional(),
     })
-    .default({ ttl: 10_000 }),
+    .default({ ttl: 10_000, startupTtl: DEFAULT_STEERING_STARTUP_TTL }),
   keys: keysSchema.default({ via: 'origin' }),
   /**
    * Query parameters of player requests forwarded to the origin (and part of the cache key), besides

@@ -22,6 +22,11 @@ export interface SteeringContext {
   /** The steering URL without a query (RELOAD-URI gets the carried state appended). */
   readonly reloadBase: string;
   readonly ttlSeconds: number;
+  /**
+   * The least TTL of the answer to a player's first request, when it names no pathway yet (it is
+   * still starting up): see `streams[].steering.startupTtl`. Defaults to `ttlSeconds`.
+   */
+  readonly startupTtlSeconds?: number;
   readonly nowSeconds: number;
 }
 
@@ -34,6 +39,15 @@ export interface SteeringOutcome {
   readonly demoted: ReadonlyMap<string, number>;
   /** Whether this is the previous decision re-served because the policy could not decide now. */
   readonly fallback: boolean;
+}
+
+/**
+ * A player's first steering request, made while it loads: from the manifest's SERVER-URI (every
+ * RELOAD-URI carries `sy_reload`), naming no pathway (shaka sends none before it has a
+ * PATHWAY-PRIORITY; hls.js names the pathway it picked from the master).
+ */
+function startingUp(signals: SteeringSignals): boolean {
+  return !signals.reloaded && signals.current === undefined && signals.used.length === 0;
 }
 
 /**
@@ -75,11 +89,12 @@ export function answerSteering(ctx: SteeringContext, ranked: readonly string[] |
       ranked.filter((id) => configured.has(id)),
       demoted,
     );
+    if (startingUp(ctx.signals)) ttl = Math.max(ttl, ctx.startupTtlSeconds ?? ttl);
   }
   const listed = ctx.signals.listed?.filter((id) => configured.has(id));
   const clones =
     listed && listed.length > 0 ? clonesFor(ctx.format, listed, ctx.configured, ctx.mediaPrefix) : [];
-  const carried = carriedQuery({ listed, last: priority, demoted });
+  const carried = carriedQuery({ listed, last: priority, demoted, reload: true });
   const reloadUri = ctx.reloadBase + (carried === '' ? '' : '?' + carried);
   const doc = steeringDocument({ format: ctx.format, priority, ttlSeconds: ttl, reloadUri, clones });
   const ttlHeader = Math.max(1, Math.round(ttl));

@@ -7,7 +7,8 @@
  * Carried parameters (names Switchyard owns, never forwarded anywhere):
  *   sy_listed  — pathways the manifest lists (comma list); others are offered as PATHWAY-CLONES;
  *   sy_last    — the PATHWAY-PRIORITY of the previous answer (comma list), re-served under overload;
- *   sy_demoted — pathways the player abandoned, each `id:untilEpochSeconds` (comma list).
+ *   sy_demoted — pathways the player abandoned, each `id:untilEpochSeconds` (comma list);
+ *   sy_reload  — `1` in every RELOAD-URI: the request follows an answer (SERVER-URI lacks it).
  * A player can only change its own session's ranking by editing them.
  */
 import { queryParam } from '../url';
@@ -29,6 +30,8 @@ export interface SteeringSignals {
   readonly last: readonly string[] | undefined;
   /** Demoted pathway → epoch seconds until which it stays demoted. */
   readonly demoted: ReadonlyMap<string, number>;
+  /** Whether the request came from an answer's RELOAD-URI (not the manifest's SERVER-URI). */
+  readonly reloaded: boolean;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -103,6 +106,7 @@ export function readSignals(query: string, format: 'hls' | 'dash', nowSeconds: n
     listed,
     last,
     demoted,
+    reloaded: queryParam(query, 'sy_reload') === '1',
   };
 }
 
@@ -145,6 +149,8 @@ export function carriedQuery(carried: {
   listed?: readonly string[] | undefined;
   last?: readonly string[] | undefined;
   demoted?: ReadonlyMap<string, number> | undefined;
+  /** For a RELOAD-URI. */
+  reload?: boolean;
 }): string {
   const parts: string[] = [];
   if (carried.listed && carried.listed.length > 0) parts.push('sy_listed=' + carried.listed.join(','));
@@ -158,5 +164,6 @@ export function carriedQuery(carried: {
           .join(','),
     );
   }
+  if (carried.reload === true) parts.push('sy_reload=1');
   return parts.join('&');
 }

@@ -100,7 +100,11 @@ describe('steering mode (HLS Content Steering)', () => {
   test('the steering manifest follows the spec and puts a dead CDN last', async () => {
     const { master } = await variantOf('live');
     const serverUri = /SERVER-URI="([^"]+)"/.exec(master)?.[1] as string;
-    const res = await get(new URL(`${serverUri}?_HLS_pathway=a&_HLS_throughput=500000`, stack.url).href);
+    // SERVER-URI carries Switchyard's own query: the player's signals are added to it.
+    const asked = new URL(serverUri, stack.url);
+    asked.searchParams.set('_HLS_pathway', 'a');
+    asked.searchParams.set('_HLS_throughput', '500000');
+    const res = await get(asked.href);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     const doc = JSON.parse(res.body) as Record<string, unknown>;
@@ -108,7 +112,8 @@ describe('steering mode (HLS Content Steering)', () => {
     expect(doc.VERSION).toBe(1);
     expect(doc.TTL).toBe(5);
     expect(Number.isInteger(doc.TTL)).toBe(true);
-    expect(doc['RELOAD-URI']).toBe(serverUri);
+    // The same carried state, marked as a reload (a first request gets the startup TTL).
+    expect(doc['RELOAD-URI']).toBe(`${serverUri}&sy_reload=1`);
     expect([...(doc['PATHWAY-PRIORITY'] as string[])].sort()).toEqual(['a', 'b']);
 
     const first = (doc['PATHWAY-PRIORITY'] as string[])[0] as string;
@@ -126,7 +131,7 @@ describe('steering mode (HLS Content Steering)', () => {
 test('a malformed _HLS_pathway is ignored, not an error', async () => {
   const { master } = await variantOf('live');
   const serverUri = /SERVER-URI="([^"]+)"/.exec(master)?.[1] as string;
-  const res = await get(new URL(`${serverUri}?_HLS_pathway=%E0%A4%A&_HLS_throughput=abc`, stack.url).href);
+  const res = await get(new URL(`${serverUri}&_HLS_pathway=%E0%A4%A&_HLS_throughput=abc`, stack.url).href);
   expect(res.status).toBe(200);
   expect(JSON.parse(res.body)['PATHWAY-PRIORITY']).toHaveLength(2);
 });

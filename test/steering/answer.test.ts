@@ -10,7 +10,13 @@ const PREFIX: Record<string, string> = {
   d: 'https://d.other.test/elsewhere/',
 };
 
-function answer(format: 'hls' | 'dash', query: string, ranked: string[] | Error, configured = ['a', 'b']) {
+function answer(
+  format: 'hls' | 'dash',
+  query: string,
+  ranked: string[] | Error,
+  configured = ['a', 'b'],
+  ttl: { ttlSeconds: number; startupTtlSeconds?: number } = { ttlSeconds: 10 },
+) {
   const out = answerSteering(
     {
       format,
@@ -18,7 +24,7 @@ function answer(format: 'hls' | 'dash', query: string, ranked: string[] | Error,
       configured,
       mediaPrefix: (id) => PREFIX[id],
       reloadBase: 'https://sy.test/s/T/steering.json',
-      ttlSeconds: 10,
+      ...ttl,
       nowSeconds: NOW,
     },
     ranked,
@@ -65,7 +71,7 @@ describe('steering answers', () => {
     expect(answer('hls', '', ['b', 'a']).doc).toEqual({
       VERSION: 1,
       TTL: 10,
-      'RELOAD-URI': 'https://sy.test/s/T/steering.json?sy_last=b,a',
+      'RELOAD-URI': 'https://sy.test/s/T/steering.json?sy_last=b,a&sy_reload=1',
       'PATHWAY-PRIORITY': ['b', 'a'],
     });
     expect(answer('dash', '', ['b', 'a']).doc).toMatchObject({
@@ -80,7 +86,7 @@ describe('steering answers', () => {
     expect(left.priority).toEqual(['b', 'a']);
     expect(left.demoted).toEqual(new Map([['a', NOW + DEMOTE_SECONDS]]));
     expect(left.doc?.['RELOAD-URI']).toBe(
-      `https://sy.test/s/T/steering.json?sy_last=b,a&sy_demoted=a:${NOW + DEMOTE_SECONDS}`,
+      `https://sy.test/s/T/steering.json?sy_last=b,a&sy_demoted=a:${NOW + DEMOTE_SECONDS}&sy_reload=1`,
     );
     // Next poll (the URL carries the demotion): the policy still prefers a, the session does not.
     const next = answer('hls', `_HLS_pathway=b&sy_last=b,a&sy_demoted=a:${NOW + 100}`, ['a', 'b']);
@@ -99,6 +105,30 @@ describe('steering answers', () => {
   it('when every pathway is demoted the policy order stands', () => {
     const out = answer('hls', `sy_demoted=a:${NOW + 60},b:${NOW + 60}&sy_last=a`, ['a', 'b']);
     expect(out.priority).toEqual(['a', 'b']);
+  });
+
+  it("a player's first request naming no pathway (still starting up) gets at least the startup TTL", () => {
+    const ttl = { ttlSeconds: 2, startupTtlSeconds: 8 };
+    // shaka's first request: only what SERVER-URI carries, no pathway (it has no PATHWAY-PRIORITY yet).
+    for (const format of ['hls', 'dash'] as const) {
+      const first = answer(format, 'sy_listed=a,b&sy_last=a,b', ['a', 'b'], ['a', 'b'], ttl);
+      expect(first.doc?.TTL).toBe(8);
+      expect(first.headers['cache-control']).toBe('private, max-age=8');
+      // Its next request comes from RELOAD-URI, which carries the answer: the configured TTL again.
+      const reload = String(first.doc?.['RELOAD-URI']).split('?')[1] ?? '';
+      expect(answer(format, reload, ['b', 'a'], ['a', 'b'], ttl).doc?.TTL).toBe(2);
+    }
+    // A player that names no pathway on its reloads either still follows the configured TTL then.
+    expect(answer('hls', 'sy_last=a,b&sy_reload=1', ['a', 'b'], ['a', 'b'], ttl).doc?.TTL).toBe(2);
+    // A first request that names the pathway the player picked (hls.js) is not starting up.
+    expect(answer('hls', '_HLS_pathway=a&sy_listed=a,b', ['a', 'b'], ['a', 'b'], ttl).doc?.TTL).toBe(2);
+    expect(answer('dash', '_DASH_pathway=%22a%22', ['a', 'b'], ['a', 'b'], ttl).doc?.TTL).toBe(2);
+    // It never shortens the configured TTL.
+    const long = { ttlSeconds: 30, startupTtlSeconds: 8 };
+    expect(answer('hls', '', ['a', 'b'], ['a', 'b'], long).doc?.TTL).toBe(30);
+    // Overload rules are unchanged: a first request with no decision is 429 with the configured TTL.
+    const busy = answer('hls', '', new Error('busy'), ['a', 'b'], ttl);
+    expect([busy.status, busy.headers['retry-after']]).toEqual([429, '2']);
   });
 
   it('under overload: the last decision with a longer TTL, else 429 + Retry-After; never 5xx', () => {

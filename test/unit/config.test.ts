@@ -164,6 +164,27 @@ describe('validateConfig', () => {
     ]);
   });
 
+  test("streams[].steering.startupTtl: the least TTL of a starting player's first answer, 5s unless set", () => {
+    const withSteering = (steering: Record<string, unknown>) => ({
+      ...minimal(),
+      streams: [{ id: 'live1', origin: 'https://origin.example.com/live1/', steering }],
+    });
+    expect(validateConfig(minimal(), { env: {} }).streams[0]?.steering).toEqual({
+      ttl: 10_000,
+      startupTtl: 5_000,
+    });
+    expect(
+      validateConfig(withSteering({ ttl: '2s', startupTtl: '6s' }), { env: {} }).streams[0]?.steering,
+    ).toEqual({ ttl: 2_000, startupTtl: 6_000 });
+    // Setting only the TTL keeps the startup default.
+    expect(validateConfig(withSteering({ ttl: '2s' }), { env: {} }).streams[0]?.steering.startupTtl).toBe(
+      5_000,
+    );
+    expect(paths(() => validateConfig(withSteering({ startupTtl: '2m' }), { env: {} }))).toEqual([
+      'streams.0.steering.startupTtl',
+    ]);
+  });
+
   test('Redis Cluster needs a {hash tag} in the key prefix (multi-key pipelines need one slot)', () => {
     const cluster = (keyPrefix: string) => ({
       ...minimal(),

@@ -174,6 +174,7 @@ function steeringDocument(job: DocumentJob): DocumentResult {
       mediaPrefix: (id) => (state.cdns.has(id) ? cdnPrefixOf(state, stream.id, id) : undefined),
       reloadBase: state.publicBase + 's/' + job.token + '/' + file,
       ttlSeconds: stream.steering.ttl / 1000,
+      startupTtlSeconds: stream.steering.startupTtl / 1000,
       nowSeconds: Math.floor(now / 1000),
     },
     ranked,
