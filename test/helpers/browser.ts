@@ -149,7 +149,8 @@ export interface PlayResult {
   /** The page's console and page errors (for failure messages). */
   console: string[];
   /**
-   * Where the run's wall time went (ms, for the matrix's per-cell lines; never judged): getting a page
+   * Where the run's wall time went (ms, for the matrix's per-cell lines; judged only where a player's
+   * own defect depends on its start-up time): getting a page
    * ready (a new one, or a kept one reset), from start until playback started (null: never), and from
    * start until the run stopped.
    */
