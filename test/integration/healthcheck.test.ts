@@ -10,7 +10,7 @@ import pino from 'pino';
 import { loadConfigFile } from '../../src/configure';
 import { healthUrl } from '../../src/healthcheck';
 import { createSwitchyard } from '../../src/server/server';
-import { freePort } from '../../fixtures/servers';
+import { onFreePort } from '../../fixtures/servers';
 import { REPO_ROOT } from '../helpers/corpus';
 
 const SCRIPT = path.join(REPO_ROOT, 'dist', 'src', 'healthcheck.js');
@@ -33,23 +33,31 @@ test('healthUrl: wildcard hosts are probed on loopback, IPv6 in brackets', () =>
 test('the probe follows the configured port: healthy while serving, unhealthy once closed', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'switchyard-health-'));
   try {
-    const port = await freePort();
     const file = path.join(dir, 'config.yaml');
-    writeFileSync(
-      file,
-      [
-        `listen: { host: 0.0.0.0, port: ${port} }`,
-        "secrets: ['${HEALTH_TEST_SECRET:-a-secret-of-at-least-32-characters}']",
-        'streams: [{ id: live, origin: https://origin.example/live/ }]',
-        'cdns: [{ id: a, baseUrl: https://a.cdn.example/ }]',
-        'log: { level: silent }',
-      ].join('\n'),
-    );
-    const server = createSwitchyard(await loadConfigFile(file, { env: {} }), {
-      logger: pino({ level: 'silent' }),
-      prober: () => Promise.resolve({ ok: true, latencyMs: 1 }),
+    // The config names the port: another process may take it between freePort and listen.
+    const { port, server } = await onFreePort(async (port) => {
+      writeFileSync(
+        file,
+        [
+          `listen: { host: 0.0.0.0, port: ${port} }`,
+          "secrets: ['${HEALTH_TEST_SECRET:-a-secret-of-at-least-32-characters}']",
+          'streams: [{ id: live, origin: https://origin.example/live/ }]',
+          'cdns: [{ id: a, baseUrl: https://a.cdn.example/ }]',
+          'log: { level: silent }',
+        ].join('\n'),
+      );
+      const server = createSwitchyard(await loadConfigFile(file, { env: {} }), {
+        logger: pino({ level: 'silent' }),
+        prober: () => Promise.resolve({ ok: true, latencyMs: 1 }),
+      });
+      try {
+        await server.listen();
+      } catch (err) {
+        await server.close().catch(() => undefined);
+        throw err;
+      }
+      return { port, server };
     });
-    await server.listen();
     const up = await probe(file);
     expect(up).toEqual({ code: 0, out: `healthcheck: http://127.0.0.1:${port}/healthz answered 200\n` });
     await server.close();
