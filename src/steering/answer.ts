@@ -30,10 +30,17 @@ export interface SteeringContext {
   readonly nowSeconds: number;
 }
 
+/** The HTTP headers of a steering answer (a 429 adds Retry-After). */
+export interface SteeringHeaders {
+  readonly 'content-type': string;
+  readonly 'cache-control': string;
+  readonly 'retry-after'?: string;
+}
+
 export interface SteeringOutcome {
   readonly status: 200 | 429;
   readonly body: string;
-  readonly headers: Record<string, string>;
+  readonly headers: SteeringHeaders;
   /** The ranking served (empty for a 429). */
   readonly priority: readonly string[];
   readonly demoted: ReadonlyMap<string, number>;
