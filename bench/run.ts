@@ -9,6 +9,8 @@
  *   BENCH_ROUNDS=5             interleaved rounds per comparison
  *   BENCH_PARSE_N=8            cap-sized parses in flight at once for the parse section's RSS reading
  *   BENCH_CPU_PROF=1           CPU profile of the Switchyard process (bench/results/profile/), summarized
+ *   BENCH_NODE_ARGS='--trace-gc'  extra node flags for every Switchyard process (space-separated)
+ *   BENCH_SERVER_STDOUT=file   append Switchyard's stdout there (--trace-gc prints to it) instead of dropping it
  *
  * The machine may be shared and busy: every comparison is interleaved over rounds and reported as
  * median (min–max); a single reading means little.

@@ -5,7 +5,7 @@
  * - the floor and the naive reference: `node dist/bench/servers.js <kind>` (see bench/servers.ts).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
@@ -102,8 +102,22 @@ export async function startSwitchyard(o: SwitchyardOptions): Promise<ServerProce
   writeFileSync(configFile, JSON.stringify(benchConfig(o, port), null, 2));
   const child = spawn(
     process.execPath,
-    [...(o.nodeArgs ?? []), path.join(ROOT, 'dist', 'src', 'cli.js'), 'serve', '--config', configFile],
-    { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT },
+    [
+      ...(o.nodeArgs ?? []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      path.join(ROOT, 'dist', 'src', 'cli.js'),
+      'serve',
+      '--config',
+      configFile,
+    ],
+    {
+      stdio: [
+        'ignore',
+        process.env.BENCH_SERVER_STDOUT ? openSync(process.env.BENCH_SERVER_STDOUT, 'a') : 'ignore',
+        'inherit',
+      ],
+      cwd: ROOT,
+    },
   );
   const base = `http://127.0.0.1:${port}`;
   await waitReady(`${base}/readyz`, child, 'switchyard');
