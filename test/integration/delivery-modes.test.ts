@@ -100,9 +100,12 @@ describe('steering mode (HLS Content Steering)', () => {
   test('the steering manifest follows the spec and puts a dead CDN last', async () => {
     const { master } = await variantOf('live');
     const serverUri = /SERVER-URI="([^"]+)"/.exec(master)?.[1] as string;
-    // SERVER-URI carries Switchyard's own query: the player's signals are added to it.
+    // The player is on the pathway the master starts it on (a report of another would demote that
+    // one for the session). SERVER-URI carries Switchyard's own query: the signals are added to it.
+    const initial = /EXT-X-CONTENT-STEERING:[^\n]*PATHWAY-ID="([^"]+)"/.exec(master)?.[1] as string;
+    expect(['a', 'b']).toContain(initial);
     const asked = new URL(serverUri, stack.url);
-    asked.searchParams.set('_HLS_pathway', 'a');
+    asked.searchParams.set('_HLS_pathway', initial);
     asked.searchParams.set('_HLS_throughput', '500000');
     const res = await get(asked.href);
     expect(res.status).toBe(200);
